@@ -2,7 +2,6 @@ package packager
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 )
@@ -15,7 +14,7 @@ const maxBoxRead = 256 << 20
 
 // errBoxTruncated reports a box whose header or payload runs past its
 // parent or the end of the file.
-var errBoxTruncated = errors.New("box runs past the end of its container")
+var errBoxTruncated = invalidf("box runs past the end of its container")
 
 // boxHeader is the position of one box: Start is the offset of its first
 // header byte, HeaderLen the size of the header (8 or 16), Size the whole box.
@@ -37,8 +36,8 @@ func readBoxHeader(r io.ReaderAt, off, fileSize int64) (boxHeader, error) {
 	if fileSize-off < 8 {
 		return boxHeader{}, fmt.Errorf("box header at offset %d: %w", off, errBoxTruncated)
 	}
-	if _, err := r.ReadAt(buf[:8], off); err != nil {
-		return boxHeader{}, fmt.Errorf("reading box header at offset %d: %w", off, err)
+	if err := readFull(r, buf[:8], off); err != nil {
+		return boxHeader{}, err
 	}
 
 	h := boxHeader{Type: string(buf[4:8]), Start: off, HeaderLen: 8, Size: int64(binary.BigEndian.Uint32(buf[:4]))}
@@ -49,8 +48,8 @@ func readBoxHeader(r io.ReaderAt, off, fileSize int64) (boxHeader, error) {
 		if fileSize-off < 16 {
 			return boxHeader{}, fmt.Errorf("large box header at offset %d: %w", off, errBoxTruncated)
 		}
-		if _, err := r.ReadAt(buf[8:16], off+8); err != nil {
-			return boxHeader{}, fmt.Errorf("reading box header at offset %d: %w", off, err)
+		if err := readFull(r, buf[8:16], off+8); err != nil {
+			return boxHeader{}, err
 		}
 		size := binary.BigEndian.Uint64(buf[8:16])
 		if size > uint64(fileSize) {
@@ -146,10 +145,10 @@ func tableBody(b *box, body []byte, entrySize int) (int, []byte, error) {
 func readBox(r io.ReaderAt, h boxHeader) ([]byte, error) {
 	n := h.Size - h.HeaderLen
 	if n > maxBoxRead {
-		return nil, fmt.Errorf("%q box at offset %d is %d bytes, more than the limit of %d", h.Type, h.Start, n, maxBoxRead)
+		return nil, invalidf("%q box at offset %d is %d bytes, more than the limit of %d", h.Type, h.Start, n, maxBoxRead)
 	}
 	buf := make([]byte, n)
-	if _, err := r.ReadAt(buf, h.payloadStart()); err != nil {
+	if err := readFull(r, buf, h.payloadStart()); err != nil {
 		return nil, fmt.Errorf("reading %q box at offset %d: %w", h.Type, h.Start, err)
 	}
 	return buf, nil
