@@ -1,0 +1,228 @@
+package origin
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultConfigValid(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Errorf("DefaultConfig().Validate() = %v, want nil", err)
+	}
+}
+
+func TestLoadConfigLayering(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "lockstream.yaml")
+	writeFile(t, file, `
+listen: 127.0.0.1:9000
+media: /srv/file-media
+data_dir: /srv/file-data
+hls_target_duration: 4s
+cors_origins: [https://a.example, https://b.example]
+log_level: warn
+`)
+
+	cfg := DefaultConfig()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg.RegisterFlags(fs)
+	if err := fs.Parse([]string{"--config", file, "--media", "/srv/flag-media", "--dash-target-duration=3s"}); err != nil {
+		t.Fatal(err)
+	}
+	environ := []string{
+		"LOCKSTREAM_MEDIA=/srv/env-media",
+		"LOCKSTREAM_DATA=/srv/env-data",
+		"LOCKSTREAM_ADMIN_TOKEN=s3cret",
+		"LOCKSTREAM_LOG_LEVEL=debug",
+		"UNRELATED=1",
+	}
+
+	got, err := LoadConfig("", environ, cfg)
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	checks := []struct{ field, got, want string }{
+		{"listen (file over default)", got.Listen, "127.0.0.1:9000"},
+		{"media (flag over env and file)", got.Media, "/srv/flag-media"},
+		{"data_dir (env over file)", got.DataDir, "/srv/env-data"},
+		{"log_level (env over file)", got.LogLevel, "debug"},
+		{"hls_target_duration (file)", got.HLSTargetDuration.String(), "4s"},
+		{"dash_target_duration (flag)", got.DASHTargetDuration.String(), "3s"},
+		{"smooth_target_duration (default)", got.SmoothTargetDuration.String(), "2s"},
+		{"cors_origins (file list)", strings.Join(got.CORSOrigins, ","), "https://a.example,https://b.example"},
+		{"admin token (env)", got.AdminToken.Reveal(), "s3cret"},
+		{"config file", got.ConfigFile, file},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.field, c.got, c.want)
+		}
+	}
+}
+
+func TestLoadConfigJSONAndErrors(t *testing.T) {
+	dir := t.TempDir()
+
+	t.Run("json file", func(t *testing.T) {
+		file := filepath.Join(dir, "c.json")
+		writeFile(t, file, `{"listen": ":0", "shutdown_timeout": "5s"}`)
+		cfg, err := LoadConfig(file, nil, DefaultConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Listen != ":0" || cfg.ShutdownTimeout != 5*time.Second {
+			t.Errorf("listen %q shutdown_timeout %v, want :0 and 5s", cfg.Listen, cfg.ShutdownTimeout)
+		}
+	})
+
+	t.Run("config from environment", func(t *testing.T) {
+		file := filepath.Join(dir, "env.yaml")
+		writeFile(t, file, "listen: 127.0.0.1:7000\n")
+		cfg, err := LoadConfig("", []string{"LOCKSTREAM_CONFIG=" + file}, DefaultConfig())
+		if err != nil || cfg.Listen != "127.0.0.1:7000" {
+			t.Errorf("listen %q, %v; want 127.0.0.1:7000", cfg.Listen, err)
+		}
+	})
+
+	errorCases := []struct {
+		name    string
+		file    string
+		environ []string
+		want    string
+	}{
+		{"unknown key", "lisen: x\n", nil, "field lisen not found"},
+		{"bad duration", "read_timeout: soon\n", nil, "line 1: cannot unmarshal !!str `soon` into time.Duration"},
+		{"integer duration", "read_timeout: 30\n", nil, "line 1: cannot unmarshal !!int `30` into time.Duration"},
+		{"bad env duration", "", []string{"LOCKSTREAM_IDLE_TIMEOUT=x"}, "LOCKSTREAM_IDLE_TIMEOUT"},
+		{"bad env integer", "", []string{"LOCKSTREAM_INDEX_CACHE_SIZE=many"}, "LOCKSTREAM_INDEX_CACHE_SIZE"},
+	}
+	for _, tc := range errorCases {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".yaml")
+			writeFile(t, file, tc.file)
+			_, err := LoadConfig(file, tc.environ, DefaultConfig())
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+
+	t.Run("missing file", func(t *testing.T) {
+		_, err := LoadConfig(filepath.Join(dir, "nope.yaml"), nil, DefaultConfig())
+		if err == nil || !strings.Contains(err.Error(), "nope.yaml") {
+			t.Errorf("error = %v, want it to name the file", err)
+		}
+	})
+}
+
+func TestValidateReportsEveryField(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Listen = "8080"
+	cfg.PublicBaseURL = "ftp://x"
+	cfg.CORSOrigins = []string{"player.example"}
+	cfg.ReadHeaderTimeout = 0
+	cfg.WriteTimeout = -time.Second
+	cfg.MaxHeaderBytes = 10
+	cfg.Media = "s3://bucket"
+	cfg.DataDir = ""
+	cfg.IndexCacheSize = 0
+	cfg.HLSTargetDuration = 100 * time.Millisecond
+	cfg.TokenClockSkew = 2 * time.Hour
+	cfg.LogLevel = "loud"
+	cfg.MasterKey = "too-short-secret-value"
+
+	err := cfg.Validate()
+	if err == nil {
+		t.Fatal("Validate() = nil, want errors")
+	}
+	for _, key := range []string{"listen", "public_base_url", "cors_origins", "read_header_timeout", "write_timeout",
+		"max_header_bytes", "media", "data_dir", "index_cache_size", "hls_target_duration", "token_clock_skew", "log_level", "master_key"} {
+		if !strings.Contains(err.Error(), key+":") {
+			t.Errorf("error does not name %s:\n%v", key, err)
+		}
+	}
+	if strings.Contains(err.Error(), "too-short-secret-value") {
+		t.Error("error message contains the master key")
+	}
+}
+
+func TestSecretsNeverPrinted(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.AdminToken = "admin-secret-value"
+	cfg.MasterKey = "master-secret-value"
+
+	var log bytes.Buffer
+	slog.New(slog.NewJSONHandler(&log, nil)).Info("config", "config", cfg)
+	slog.New(slog.NewTextHandler(&log, nil)).Info("config", "config", cfg, "token", cfg.AdminToken)
+	outputs := []string{
+		fmt.Sprintf("%v %+v %#v %s %q %x", cfg, cfg, cfg, cfg.AdminToken, cfg.MasterKey, cfg.MasterKey),
+		log.String(),
+	}
+	for _, out := range outputs {
+		if strings.Contains(out, "secret-value") || strings.Contains(out, fmt.Sprintf("%x", "master-secret-value")) {
+			t.Errorf("output contains a secret: %s", out)
+		}
+	}
+	if !strings.Contains(log.String(), "[redacted]") {
+		t.Errorf("log %s does not show [redacted]", log.String())
+	}
+}
+
+func TestRegisterFlagsHasNoSecrets(t *testing.T) {
+	cfg := DefaultConfig()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cfg.RegisterFlags(fs)
+	for _, name := range []string{"admin-token", "master-key"} {
+		if fs.Lookup(name) != nil {
+			t.Errorf("flag --%s exists; secrets must not be flags", name)
+		}
+	}
+	for _, name := range []string{"listen", "media", "data", "config"} {
+		if fs.Lookup(name) == nil {
+			t.Errorf("flag --%s is missing", name)
+		}
+	}
+	if got := fs.Lookup("listen").DefValue; got != "127.0.0.1:8080" {
+		t.Errorf("--listen default = %q, want 127.0.0.1:8080", got)
+	}
+}
+
+func TestMediaPath(t *testing.T) {
+	cases := []struct{ in, want, err string }{
+		{"./media", "./media", ""},
+		{"file:///srv/media", "/srv/media", ""},
+		{"file://localhost/srv/media", "/srv/media", ""},
+		{"file://host/srv", "", "invalid file URL"},
+		{"azblob://container", "", "not supported yet"},
+		{"http://x", "", "unknown media URL scheme"},
+		{"", "", "is empty"},
+	}
+	for _, tc := range cases {
+		got, err := MediaPath(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("MediaPath(%q) error = %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("MediaPath(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

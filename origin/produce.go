@@ -1,0 +1,268 @@
+package origin
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/lockstream/lockstream/packager"
+	"github.com/lockstream/lockstream/policy"
+	"github.com/lockstream/lockstream/storage"
+)
+
+// KeySource returns the content key that encrypts a locator's streams.
+type KeySource interface {
+	LocatorContentKey(ctx context.Context, locatorID uuid.UUID, scheme packager.Scheme) (packager.ContentKey, error)
+}
+
+// producer is the packaging Producer: it loads the presentation of the
+// locator's asset and builds the manifest, playlist, init segment, media
+// segment or Smooth fragment the request addresses.
+type producer struct {
+	store  storage.Store
+	loader *packager.Loader
+	keys   KeySource
+	// deriver writes derived key tokens into HLS playlists; nil disables
+	// them.
+	deriver keyTokenDeriver
+
+	hlsTarget    time.Duration
+	dashTarget   time.Duration
+	smoothTarget time.Duration
+
+	// buffers recycles segment build buffers between requests.
+	buffers sync.Pool
+}
+
+var _ Producer = (*producer)(nil)
+
+func newProducer(cfg Config, store storage.Store, keys KeySource) *producer {
+	return &producer{
+		store:        store,
+		loader:       packager.NewLoader(int64(cfg.IndexCacheSize)),
+		keys:         keys,
+		hlsTarget:    cfg.HLSTargetDuration,
+		dashTarget:   cfg.DASHTargetDuration,
+		smoothTarget: cfg.SmoothTargetDuration,
+	}
+}
+
+// CacheStats reports the index cache counters for /metrics.
+func (p *producer) CacheStats() CacheStats {
+	s := p.loader.Stats()
+	return CacheStats{Hits: s.IndexHits, Misses: s.IndexMisses, Entries: s.IndexEntries, Bytes: s.IndexBytes}
+}
+
+// PresentationName returns the {name} of an asset's streaming URLs.
+func (p *producer) PresentationName(ctx context.Context, asset string) (string, error) {
+	pres, err := p.loader.Load(ctx, asset, assetOpener{store: p.store, asset: asset})
+	if err != nil {
+		return "", err
+	}
+	return pres.Name, nil
+}
+
+// Produce implements Producer.
+func (p *producer) Produce(ctx context.Context, req *StreamRequest, loc *policy.Locator, scheme packager.Scheme) (*Output, error) {
+	job, err := p.prepare(ctx, req, loc, scheme)
+	if err != nil {
+		return nil, err
+	}
+
+	switch req.Kind {
+	case ResourceManifest:
+		return p.manifest(job)
+	case ResourcePlaylist:
+		return p.playlist(job)
+	case ResourceInit:
+		return p.init(job)
+	case ResourceSegment:
+		return p.segment(ctx, job)
+	case ResourceFragment:
+		return p.fragment(ctx, job)
+	}
+	return nil, fmt.Errorf("resource kind %v: %w", req.Kind, packager.ErrNotFound)
+}
+
+// ETag implements ETagger: the tag depends only on the request, the
+// protection and the versions of the asset's files, so it is known
+// before anything is built.
+func (p *producer) ETag(ctx context.Context, req *StreamRequest, loc *policy.Locator, scheme packager.Scheme) (string, error) {
+	job, err := p.prepare(ctx, req, loc, scheme)
+	if err != nil {
+		return "", err
+	}
+	return job.etag, nil
+}
+
+// keyTokenDeriver checks a player's token for a key and derives the
+// short-lived, key-scoped token written into playlist key URIs.
+// keydelivery.Handler implements it.
+type keyTokenDeriver interface {
+	Grants(ctx context.Context, kid uuid.UUID, token string) bool
+	DeriveKeyToken(kid uuid.UUID, ttl time.Duration) string
+}
+
+// job is one request with everything resolved that every kind needs.
+type job struct {
+	req    *StreamRequest
+	loc    *policy.Locator
+	pres   *packager.Presentation
+	prot   packager.Protection
+	etag   string
+	opener assetOpener
+	// keyToken is the derived key token written into playlist and key
+	// URIs for players that cannot set headers; empty when the request
+	// carried no valid token.
+	keyToken string
+}
+
+func (p *producer) prepare(ctx context.Context, req *StreamRequest, loc *policy.Locator, scheme packager.Scheme) (*job, error) {
+	opener := assetOpener{store: p.store, asset: loc.Asset}
+	pres, err := p.loader.LoadNamed(ctx, loc.Asset, req.Name, opener)
+	if err != nil {
+		return nil, err
+	}
+
+	prot := packager.Protection{Scheme: scheme}
+	if scheme != packager.SchemeClear {
+		if p.keys == nil {
+			return nil, errors.New("encrypted output requested but no key source is configured")
+		}
+		key, err := p.keys.LocatorContentKey(ctx, loc.ID, scheme)
+		if err != nil {
+			return nil, fmt.Errorf("content key of locator %s: %w", loc.ID, err)
+		}
+		prot.Key = key
+	}
+
+	j := &job{
+		req:    req,
+		loc:    loc,
+		pres:   pres,
+		prot:   prot,
+		opener: opener,
+	}
+	j.keyToken = p.keyToken(ctx, req, prot)
+	j.etag = entityTag(req, pres, prot, j.keyToken)
+	return j, nil
+}
+
+// keyToken returns the derived key token for an encrypted HLS manifest or
+// playlist request whose token grants the content key, or "". The token is
+// derived by the origin and scoped to the one key; the caller's own token
+// is never copied into a playlist. Segment URLs never carry it, so CDNs
+// can cache segments for every viewer.
+func (p *producer) keyToken(ctx context.Context, req *StreamRequest, prot packager.Protection) string {
+	if p.deriver == nil || req.Token == "" || prot.Scheme != packager.SchemeCBC {
+		return ""
+	}
+	if req.Kind != ResourceManifest && req.Kind != ResourcePlaylist {
+		return ""
+	}
+	kid := uuid.UUID(prot.Key.ID)
+	if !p.deriver.Grants(ctx, kid, req.Token) {
+		return ""
+	}
+	return p.deriver.DeriveKeyToken(kid, derivedKeyTokenTTL)
+}
+
+// entityTag hashes everything an output depends on: the build, the
+// request's resource, the protection's key ID (never the key), the base
+// URL written into manifests, and the identity of every track's file.
+func entityTag(req *StreamRequest, pres *packager.Presentation, prot packager.Protection, keyToken string) string {
+	h := sha256.New()
+	var num [8]byte
+	writeField := func(s string) {
+		binary.BigEndian.PutUint64(num[:], uint64(len(s)))
+		h.Write(num[:])
+		h.Write([]byte(s))
+	}
+
+	writeField(buildVersion)
+	writeField(req.Locator.String())
+	writeField(req.Name)
+	writeField(req.Kind.String())
+	writeField(string(req.Format))
+	writeField(req.Track)
+	writeField(req.Stream)
+	writeField(req.BaseURL)
+	binary.BigEndian.PutUint64(num[:], uint64(req.Segment))
+	h.Write(num[:])
+	binary.BigEndian.PutUint64(num[:], req.Time)
+	h.Write(num[:])
+	binary.BigEndian.PutUint64(num[:], uint64(req.Bitrate))
+	h.Write(num[:])
+	writeField(prot.Scheme.String())
+	h.Write(prot.Key.ID[:])
+	writeField(pres.Version)
+	writeField(keyToken)
+
+	sum := h.Sum(nil)
+	return `"` + hex.EncodeToString(sum[:16]) + `"`
+}
+
+// buildVersion is part of every ETag, so a new build that changes output
+// bytes never shares a tag with an old one. The command sets it.
+var buildVersion = "dev"
+
+// SetBuildVersion records the binary's version for entity tags.
+func SetBuildVersion(v string) {
+	if v != "" {
+		buildVersion = v
+	}
+}
+
+// track returns the presentation's track of the given name.
+func (j *job) track(name string) (*packager.Track, error) {
+	for _, t := range j.pres.Tracks {
+		if t.Name == name {
+			return t, nil
+		}
+	}
+	return nil, fmt.Errorf("track %q of presentation %q: %w", name, j.pres.Name, packager.ErrNotFound)
+}
+
+// assetOpener adapts a storage.Store to the packager's Opener for one asset.
+type assetOpener struct {
+	store storage.Store
+	asset string
+}
+
+var _ packager.Opener = assetOpener{}
+
+func (a assetOpener) Open(ctx context.Context, name string) (packager.File, packager.FileInfo, error) {
+	obj, err := a.store.Open(ctx, a.asset, name)
+	if err != nil {
+		return nil, packager.FileInfo{}, err
+	}
+	return objectFile{obj}, fileInfo(obj.Info()), nil
+}
+
+func (a assetOpener) List(ctx context.Context) ([]packager.FileInfo, error) {
+	infos, err := a.store.List(ctx, a.asset)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]packager.FileInfo, len(infos))
+	for i, info := range infos {
+		out[i] = fileInfo(info)
+	}
+	return out, nil
+}
+
+func fileInfo(info storage.ObjectInfo) packager.FileInfo {
+	return packager.FileInfo{Name: info.Name, Size: info.Size, ModTime: info.ModTime, ETag: info.ETag}
+}
+
+// objectFile gives a storage.Object the packager.File shape.
+type objectFile struct{ storage.Object }
+
+func (f objectFile) Size() int64 { return f.Info().Size }
