@@ -16,9 +16,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/lockstream/lockstream/origin"
 	"github.com/lockstream/lockstream/origin/adminapi"
+	"github.com/lockstream/lockstream/policy"
 )
+
+// testMasterKey seals the content keys of test catalogs (base64 of 32
+// bytes; a public test value).
+const testMasterKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 
 // testAdminToken guards the admin API of test servers.
 const testAdminToken = "test-admin-token-0123456789abcdef"
@@ -34,10 +41,11 @@ func sampleMedia(t testing.TB) string {
 // SQLite catalog in a temporary folder, the packaging producer and key
 // delivery.
 type testOrigin struct {
-	URL    string
-	Admin  *adminapi.Client
-	Logs   *syncBuffer
-	Server *httptest.Server
+	URL     string
+	Admin   *adminapi.Client
+	Logs    *syncBuffer
+	Server  *httptest.Server
+	Catalog *policy.SQLiteStore
 }
 
 func startOrigin(t testing.TB, media string) *testOrigin {
@@ -47,11 +55,21 @@ func startOrigin(t testing.TB, media string) *testOrigin {
 	cfg.Media = media
 	cfg.DataDir = t.TempDir()
 	cfg.AdminToken = origin.Secret(testAdminToken)
-	cfg.MasterKey = origin.Secret("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+	cfg.MasterKey = origin.Secret(testMasterKey)
+
+	masterKey, err := policy.LoadMasterKey(testMasterKey, cfg.DataDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog, err := policy.OpenSQLite(filepath.Join(cfg.DataDir, "catalog.db"), masterKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { catalog.Close() })
 
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := origin.New(cfg, logger, origin.Deps{})
+	srv, err := origin.New(cfg, logger, origin.Deps{Catalog: catalog})
 	if err != nil {
 		t.Fatalf("origin.New: %v", err)
 	}
@@ -65,10 +83,11 @@ func startOrigin(t testing.TB, media string) *testOrigin {
 
 	client := &http.Client{Timeout: 30 * time.Second}
 	return &testOrigin{
-		URL:    ts.URL,
-		Admin:  adminapi.NewClient(ts.URL, testAdminToken, client),
-		Logs:   logs,
-		Server: ts,
+		URL:     ts.URL,
+		Admin:   adminapi.NewClient(ts.URL, testAdminToken, client),
+		Logs:    logs,
+		Server:  ts,
+		Catalog: catalog,
 	}
 }
 
@@ -193,4 +212,72 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// Test token policy values; the secret is public test material.
+const (
+	testIssuer   = "https://lockstream.test"
+	testAudience = "lockstream-test-players"
+	testSecret   = "bG9ja3N0cmVhbS10ZXN0LXNlY3JldC0wMTIzNDU2Nzg5YWJjZGVm" // 36 bytes, base64
+)
+
+// testTokenPolicy returns a content key policy with an HMAC token
+// restriction.
+func testTokenPolicy(name string) *policy.ContentKeyPolicy {
+	return &policy.ContentKeyPolicy{
+		Name: name,
+		Options: []policy.ContentKeyPolicyOption{{
+			Name: "token",
+			Restriction: policy.Restriction{
+				Type:     policy.RestrictionToken,
+				Issuer:   testIssuer,
+				Audience: testAudience,
+				PrimaryVerificationKey: &policy.VerificationKey{
+					Type:     policy.VerificationKeySymmetric,
+					KeyValue: testSecret,
+				},
+			},
+		}},
+	}
+}
+
+// encryptedLocator is a published Predefined_ClearKey locator with its
+// content key and a valid test token.
+type encryptedLocator struct {
+	ID     string
+	Key    policy.ContentKey
+	Token  string
+	Policy *policy.ContentKeyPolicy
+}
+
+// publishEncrypted creates a token policy and an encrypted locator of the
+// sample asset, and mints a token for its key.
+func (o *testOrigin) publishEncrypted(t testing.TB, name string) *encryptedLocator {
+	t.Helper()
+	ctx := context.Background()
+
+	p := testTokenPolicy(name + "-policy")
+	if err := o.Catalog.CreateContentKeyPolicy(ctx, p); err != nil {
+		t.Fatalf("creating content key policy: %v", err)
+	}
+	id := o.publish(t, name, "sample", policy.PolicyClearKey, p.Name)
+
+	locatorID, err := uuid.Parse(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := o.Catalog.ListContentKeys(ctx, locatorID)
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("content keys of %s: %v, %d keys", id, err, len(keys))
+	}
+	token, err := policy.MintTestToken(p, keys[0].ID, time.Hour, time.Now())
+	if err != nil {
+		t.Fatalf("minting a test token: %v", err)
+	}
+	return &encryptedLocator{ID: id, Key: keys[0], Token: token, Policy: p}
+}
+
+// bearer returns an Authorization header with the token.
+func bearer(token string) http.Header {
+	return http.Header{"Authorization": {"Bearer " + token}}
 }
