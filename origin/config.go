@@ -100,11 +100,11 @@ type Config struct {
 	Media string `yaml:"media"`
 	// DataDir holds the catalog database and other state. Default "./data".
 	DataDir string `yaml:"data_dir"`
-	// IndexCacheSize is how many presentations (parsed MP4 indexes) stay in
-	// memory. Default 256. By estimate an index costs about 20 bytes per
-	// sample, which is a few megabytes for a two-hour title with several
-	// renditions.
-	IndexCacheSize int `yaml:"index_cache_size"`
+	// IndexCacheMiB bounds the memory of parsed MP4 indexes, in MiB.
+	// Default 512. An index costs about 32 bytes per sample, so by
+	// estimate a two-hour title with five renditions takes about 25 MiB and
+	// the default holds the hot part of a large library.
+	IndexCacheMiB int `yaml:"index_cache_mib"`
 
 	// Packaging.
 
@@ -162,7 +162,7 @@ func DefaultConfig() Config {
 		MaxHeaderBytes:       64 << 10,
 		Media:                "./media",
 		DataDir:              "./data",
-		IndexCacheSize:       256,
+		IndexCacheMiB:        512,
 		HLSTargetDuration:    6 * time.Second,
 		DASHTargetDuration:   2 * time.Second,
 		SmoothTargetDuration: 2 * time.Second,
@@ -250,14 +250,14 @@ func (c Config) Validate() error {
 		bad("max_header_bytes", "must be between 4096 and 1048576, got %d", c.MaxHeaderBytes)
 	}
 
-	if _, err := MediaPath(c.Media); err != nil {
+	if _, err := MediaPath(c.Media); err != nil && !errors.Is(err, errBlobLocation) {
 		bad("media", "%v", err)
 	}
 	if c.DataDir == "" {
 		bad("data_dir", "is empty")
 	}
-	if c.IndexCacheSize < 1 {
-		bad("index_cache_size", "must be at least 1, got %d", c.IndexCacheSize)
+	if c.IndexCacheMiB < 1 {
+		bad("index_cache_mib", "must be at least 1, got %d", c.IndexCacheMiB)
 	}
 
 	targets := []struct {
@@ -335,6 +335,9 @@ func checkOrigin(s string) error {
 // MediaPath returns the local folder of a media location given as a path
 // or a file:// URL. Blob storage URLs (azblob://, s3://) are recognised and
 // rejected until a blob store exists.
+//
+// Blob storage locations (azblob://, s3://) have no local path: MediaPath
+// returns errBlobLocation for them.
 func MediaPath(location string) (string, error) {
 	if location == "" {
 		return "", errors.New("is empty: give a folder path or a file:// URL")
@@ -351,9 +354,11 @@ func MediaPath(location string) (string, error) {
 		}
 		return u.Path, nil
 	case "azblob", "s3":
-		// NOTE: blob storage is not built yet; the scheme is reserved so
-		// configs written for it fail loudly instead of reading a folder.
-		return "", fmt.Errorf("%s:// media locations are not supported yet: use a folder path", scheme)
+		return "", errBlobLocation
 	}
 	return "", fmt.Errorf("unknown media URL scheme %q: want a folder path or file://", scheme)
 }
+
+// errBlobLocation reports a media location in blob storage, which
+// storage.OpenLocation opens and which has no local folder.
+var errBlobLocation = errors.New("is a blob storage location")

@@ -52,7 +52,7 @@ func (c *Config) fields() []configField {
 		{flag: "max-header-bytes", key: "max_header_bytes", usage: "maximum size of request headers in `bytes`", value: (*intValue)(&c.MaxHeaderBytes)},
 		{flag: "media", key: "media", usage: "media root: a folder `path` or file:// URL", value: (*stringValue)(&c.Media)},
 		{flag: "data", key: "data_dir", usage: "`folder` for the catalog database and other state", value: (*stringValue)(&c.DataDir)},
-		{flag: "index-cache-size", key: "index_cache_size", usage: "`number` of presentation indexes kept in memory", value: (*intValue)(&c.IndexCacheSize)},
+		{flag: "index-cache-mib", key: "index_cache_mib", usage: "memory bound of parsed MP4 indexes in `MiB`", value: (*intValue)(&c.IndexCacheMiB)},
 		{flag: "hls-target-duration", key: "hls_target_duration", usage: "HLS segment `duration`", value: (*durationValue)(&c.HLSTargetDuration)},
 		{flag: "dash-target-duration", key: "dash_target_duration", usage: "DASH segment `duration`", value: (*durationValue)(&c.DASHTargetDuration)},
 		{flag: "smooth-target-duration", key: "smooth_target_duration", usage: "Smooth Streaming fragment `duration`", value: (*durationValue)(&c.SmoothTargetDuration)},

@@ -102,7 +102,7 @@ func TestLoadConfigJSONAndErrors(t *testing.T) {
 		{"bad duration", "read_timeout: soon\n", nil, "line 1: cannot unmarshal !!str `soon` into time.Duration"},
 		{"integer duration", "read_timeout: 30\n", nil, "line 1: cannot unmarshal !!int `30` into time.Duration"},
 		{"bad env duration", "", []string{"LOCKSTREAM_IDLE_TIMEOUT=x"}, "LOCKSTREAM_IDLE_TIMEOUT"},
-		{"bad env integer", "", []string{"LOCKSTREAM_INDEX_CACHE_SIZE=many"}, "LOCKSTREAM_INDEX_CACHE_SIZE"},
+		{"bad env integer", "", []string{"LOCKSTREAM_INDEX_CACHE_MIB=many"}, "LOCKSTREAM_INDEX_CACHE_MIB"},
 	}
 	for _, tc := range errorCases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -131,9 +131,9 @@ func TestValidateReportsEveryField(t *testing.T) {
 	cfg.ReadHeaderTimeout = 0
 	cfg.WriteTimeout = -time.Second
 	cfg.MaxHeaderBytes = 10
-	cfg.Media = "s3://bucket"
+	cfg.Media = "ftp://bucket"
 	cfg.DataDir = ""
-	cfg.IndexCacheSize = 0
+	cfg.IndexCacheMiB = 0
 	cfg.HLSTargetDuration = 100 * time.Millisecond
 	cfg.TokenClockSkew = 2 * time.Hour
 	cfg.LogLevel = "loud"
@@ -144,7 +144,7 @@ func TestValidateReportsEveryField(t *testing.T) {
 		t.Fatal("Validate() = nil, want errors")
 	}
 	for _, key := range []string{"listen", "public_base_url", "cors_origins", "read_header_timeout", "write_timeout",
-		"max_header_bytes", "media", "data_dir", "index_cache_size", "hls_target_duration", "token_clock_skew", "log_level", "master_key"} {
+		"max_header_bytes", "media", "data_dir", "index_cache_mib", "hls_target_duration", "token_clock_skew", "log_level", "master_key"} {
 		if !strings.Contains(err.Error(), key+":") {
 			t.Errorf("error does not name %s:\n%v", key, err)
 		}
@@ -202,7 +202,7 @@ func TestMediaPath(t *testing.T) {
 		{"file:///srv/media", "/srv/media", ""},
 		{"file://localhost/srv/media", "/srv/media", ""},
 		{"file://host/srv", "", "invalid file URL"},
-		{"azblob://container", "", "not supported yet"},
+		{"azblob://container", "", "blob storage location"},
 		{"http://x", "", "unknown media URL scheme"},
 		{"", "", "is empty"},
 	}

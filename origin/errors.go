@@ -70,6 +70,12 @@ func classify(err error) *Error {
 		return &Error{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("request body is larger than %d bytes", tooLarge.Limit), Err: err}
 	case errors.As(err, &syntax), errors.As(err, &typeErr):
 		return &Error{Status: http.StatusBadRequest, Message: "invalid JSON: " + err.Error(), Err: err}
+	case errors.Is(err, storage.ErrTimeout):
+		return &Error{Status: http.StatusGatewayTimeout, Message: "the media store timed out", Err: err}
+	case errors.Is(err, storage.ErrUnavailable), errors.Is(err, storage.ErrChanged):
+		return &Error{Status: http.StatusServiceUnavailable, Message: "the media store is unavailable; retry later", Err: err}
+	case errors.Is(err, storage.ErrDenied):
+		return &Error{Status: http.StatusBadGateway, Message: "the media store denied access", Err: err}
 	case errors.Is(err, context.DeadlineExceeded):
 		return &Error{Status: http.StatusGatewayTimeout, Message: "timed out producing the response", Err: err}
 	case errors.Is(err, context.Canceled):

@@ -26,9 +26,10 @@ type KeySource interface {
 // locator's asset and builds the manifest, playlist, init segment, media
 // segment or Smooth fragment the request addresses.
 type producer struct {
-	store  storage.Store
-	loader *packager.Loader
-	keys   KeySource
+	store    storage.Store
+	loader   *packager.Loader
+	listings *listingCache
+	keys     KeySource
 	// deriver writes derived key tokens into HLS playlists; nil disables
 	// them.
 	deriver keyTokenDeriver
@@ -46,7 +47,8 @@ var _ Producer = (*producer)(nil)
 func newProducer(cfg Config, store storage.Store, keys KeySource) *producer {
 	return &producer{
 		store:        store,
-		loader:       packager.NewLoader(int64(cfg.IndexCacheSize)),
+		loader:       packager.NewLoader(int64(cfg.IndexCacheMiB) << 20),
+		listings:     newListingCache(time.Now),
 		keys:         keys,
 		hlsTarget:    cfg.HLSTargetDuration,
 		dashTarget:   cfg.DASHTargetDuration,
@@ -62,11 +64,15 @@ func (p *producer) CacheStats() CacheStats {
 
 // PresentationName returns the {name} of an asset's streaming URLs.
 func (p *producer) PresentationName(ctx context.Context, asset string) (string, error) {
-	pres, err := p.loader.Load(ctx, asset, assetOpener{store: p.store, asset: asset})
+	pres, err := p.loader.Load(ctx, asset, p.opener(asset))
 	if err != nil {
 		return "", err
 	}
 	return pres.Name, nil
+}
+
+func (p *producer) opener(asset string) assetOpener {
+	return assetOpener{store: p.store, asset: asset, listings: p.listings}
 }
 
 // Produce implements Producer.
@@ -76,6 +82,7 @@ func (p *producer) Produce(ctx context.Context, req *StreamRequest, loc *policy.
 		return nil, err
 	}
 
+	var out *Output
 	switch req.Kind {
 	case ResourceManifest:
 		return p.manifest(job)
@@ -84,11 +91,18 @@ func (p *producer) Produce(ctx context.Context, req *StreamRequest, loc *policy.
 	case ResourceInit:
 		return p.init(job)
 	case ResourceSegment:
-		return p.segment(ctx, job)
+		out, err = p.segment(ctx, job)
 	case ResourceFragment:
-		return p.fragment(ctx, job)
+		out, err = p.fragment(ctx, job)
+	default:
+		return nil, fmt.Errorf("resource kind %v: %w", req.Kind, packager.ErrNotFound)
 	}
-	return nil, fmt.Errorf("resource kind %v: %w", req.Kind, packager.ErrNotFound)
+	if errors.Is(err, storage.ErrChanged) {
+		// A file changed after the listing was taken: the next request
+		// lists again, sees the new version and indexes it.
+		p.listings.forget(loc.Asset)
+	}
+	return out, err
 }
 
 // ETag implements ETagger: the tag depends only on the request, the
@@ -125,7 +139,7 @@ type job struct {
 }
 
 func (p *producer) prepare(ctx context.Context, req *StreamRequest, loc *policy.Locator, scheme packager.Scheme) (*job, error) {
-	opener := assetOpener{store: p.store, asset: loc.Asset}
+	opener := p.opener(loc.Asset)
 	pres, err := p.loader.LoadNamed(ctx, loc.Asset, req.Name, opener)
 	if err != nil {
 		return nil, err
@@ -229,40 +243,3 @@ func (j *job) track(name string) (*packager.Track, error) {
 	}
 	return nil, fmt.Errorf("track %q of presentation %q: %w", name, j.pres.Name, packager.ErrNotFound)
 }
-
-// assetOpener adapts a storage.Store to the packager's Opener for one asset.
-type assetOpener struct {
-	store storage.Store
-	asset string
-}
-
-var _ packager.Opener = assetOpener{}
-
-func (a assetOpener) Open(ctx context.Context, name string) (packager.File, packager.FileInfo, error) {
-	obj, err := a.store.Open(ctx, a.asset, name)
-	if err != nil {
-		return nil, packager.FileInfo{}, err
-	}
-	return objectFile{obj}, fileInfo(obj.Info()), nil
-}
-
-func (a assetOpener) List(ctx context.Context) ([]packager.FileInfo, error) {
-	infos, err := a.store.List(ctx, a.asset)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]packager.FileInfo, len(infos))
-	for i, info := range infos {
-		out[i] = fileInfo(info)
-	}
-	return out, nil
-}
-
-func fileInfo(info storage.ObjectInfo) packager.FileInfo {
-	return packager.FileInfo{Name: info.Name, Size: info.Size, ModTime: info.ModTime, ETag: info.ETag}
-}
-
-// objectFile gives a storage.Object the packager.File shape.
-type objectFile struct{ storage.Object }
-
-func (f objectFile) Size() int64 { return f.Info().Size }

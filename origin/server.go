@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -170,16 +171,14 @@ func (s *Server) buildDefaults(deps Deps, reg prometheus.Registerer) error {
 	}
 
 	if s.store == nil {
-		dir, err := MediaPath(s.cfg.Media)
+		ctx, cancel := context.WithTimeout(context.Background(), storeOpenTimeout)
+		store, err := storage.OpenLocation(ctx, s.cfg.Media, storage.BlobOptions{})
+		cancel()
 		if err != nil {
-			return fmt.Errorf("media %q: %w", s.cfg.Media, err)
+			return fmt.Errorf("opening media %s: %w", mediaDisplay(s.cfg.Media), err)
 		}
-		local, err := storage.NewLocal(dir)
-		if err != nil {
-			return err
-		}
-		s.store = local
-		s.closers = append(s.closers, local)
+		s.store = store
+		s.closers = append(s.closers, store)
 	}
 
 	if s.catalog == nil {
@@ -279,6 +278,19 @@ func (s *Server) loadMasterKey() ([]byte, error) {
 	}
 	s.masterKey = key
 	return key, nil
+}
+
+// storeOpenTimeout bounds connecting to a blob store at start-up, so a
+// wrong endpoint fails the start instead of hanging it.
+const storeOpenTimeout = 30 * time.Second
+
+// mediaDisplay returns the media location without its query, which may
+// carry credentials such as a SAS token.
+func mediaDisplay(location string) string {
+	if i := strings.IndexByte(location, '?'); i >= 0 {
+		return location[:i]
+	}
+	return location
 }
 
 // catalogFile is the SQLite catalog's file name in DataDir.

@@ -1,0 +1,126 @@
+package origin
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/lockstream/lockstream/packager"
+	"github.com/lockstream/lockstream/storage"
+)
+
+// listingTTL is how long an asset's file listing is reused. Every request
+// needs the listing to find the current file versions, and on blob storage
+// a listing is a round trip to the store; a replaced file is noticed
+// within this time.
+const listingTTL = 2 * time.Second
+
+// maxListings bounds the listing cache; past it the cache is cleared.
+const maxListings = 4096
+
+// listingCache remembers recent asset listings.
+type listingCache struct {
+	now func() time.Time
+
+	mu      sync.Mutex
+	entries map[string]listingEntry
+}
+
+type listingEntry struct {
+	infos   []storage.ObjectInfo
+	expires time.Time
+}
+
+func newListingCache(now func() time.Time) *listingCache {
+	return &listingCache{now: now, entries: map[string]listingEntry{}}
+}
+
+func (c *listingCache) list(ctx context.Context, store storage.Store, asset string) ([]storage.ObjectInfo, error) {
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.entries[asset]
+	c.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.infos, nil
+	}
+
+	infos, err := store.List(ctx, asset)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.entries) >= maxListings {
+		clear(c.entries)
+	}
+	c.entries[asset] = listingEntry{infos: infos, expires: now.Add(listingTTL)}
+	c.mu.Unlock()
+	return infos, nil
+}
+
+// forget drops an asset's listing, after a read found a file changed.
+func (c *listingCache) forget(asset string) {
+	c.mu.Lock()
+	delete(c.entries, asset)
+	c.mu.Unlock()
+}
+
+// versionOpener is implemented by stores that can open the exact version a
+// listing saw without asking the store again (storage.Blob): reads are
+// pinned to that version, so the bytes always match the cached index.
+type versionOpener interface {
+	OpenVersion(ctx context.Context, asset string, info storage.ObjectInfo) (storage.Object, error)
+}
+
+// assetOpener adapts a storage.Store to the packager's Opener for one
+// asset, through the listing cache.
+type assetOpener struct {
+	store    storage.Store
+	asset    string
+	listings *listingCache
+}
+
+var _ packager.Opener = assetOpener{}
+
+func (a assetOpener) Open(ctx context.Context, name string) (packager.File, packager.FileInfo, error) {
+	obj, err := a.open(ctx, name)
+	if err != nil {
+		return nil, packager.FileInfo{}, err
+	}
+	return objectFile{obj}, fileInfo(obj.Info()), nil
+}
+
+func (a assetOpener) open(ctx context.Context, name string) (storage.Object, error) {
+	if vo, ok := a.store.(versionOpener); ok {
+		infos, err := a.listings.list(ctx, a.store, a.asset)
+		if err != nil {
+			return nil, err
+		}
+		for _, info := range infos {
+			if info.Name == name {
+				return vo.OpenVersion(ctx, a.asset, info)
+			}
+		}
+	}
+	return a.store.Open(ctx, a.asset, name)
+}
+
+func (a assetOpener) List(ctx context.Context) ([]packager.FileInfo, error) {
+	infos, err := a.listings.list(ctx, a.store, a.asset)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]packager.FileInfo, len(infos))
+	for i, info := range infos {
+		out[i] = fileInfo(info)
+	}
+	return out, nil
+}
+
+func fileInfo(info storage.ObjectInfo) packager.FileInfo {
+	return packager.FileInfo{Name: info.Name, Size: info.Size, ModTime: info.ModTime, ETag: info.ETag}
+}
+
+// objectFile gives a storage.Object the packager.File shape.
+type objectFile struct{ storage.Object }
+
+func (f objectFile) Size() int64 { return f.Info().Size }
