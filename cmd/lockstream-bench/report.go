@@ -1,0 +1,189 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// report is the final result of a run. The JSON field names are part of
+// the -json output that scripts read.
+type report struct {
+	Target      string `json:"target"`
+	Mode        string `json:"mode"` // "manifest" or "segment"
+	Concurrency int    `json:"concurrency"`
+
+	ElapsedSeconds float64          `json:"elapsedSeconds"`
+	Requests       int64            `json:"requests"`
+	RequestsByKind map[string]int64 `json:"requestsByKind"`
+	// Canceled counts requests still in flight when the run ended; they
+	// are in no other count.
+	Canceled int64 `json:"canceled"`
+	Segments int64 `json:"segments"`
+	Bytes    int64 `json:"bytes"`
+
+	RequestsPerSecond  float64 `json:"requestsPerSecond"`
+	SegmentsPerSecond  float64 `json:"segmentsPerSecond"`
+	MegabytesPerSecond float64 `json:"megabytesPerSecond"` // 10^6 bytes
+
+	// Latencies run from sending the request to reading the last body
+	// byte, over responses with a 2xx status.
+	Latency        latencySummary `json:"latencyMs"`
+	SegmentLatency latencySummary `json:"segmentLatencyMs"`
+
+	Errors     map[string]int64 `json:"errors"`
+	FirstError string           `json:"firstError,omitempty"`
+
+	PeakRSSBytes int64 `json:"peakRssBytes,omitempty"`
+	VmHWMBytes   int64 `json:"vmHwmBytes,omitempty"`
+}
+
+// latencySummary gives milliseconds.
+type latencySummary struct {
+	Count uint64  `json:"count"`
+	Mean  float64 `json:"mean"`
+	P50   float64 `json:"p50"`
+	P95   float64 `json:"p95"`
+	P99   float64 `json:"p99"`
+	Max   float64 `json:"max"`
+}
+
+func summarize(h *histogram) latencySummary {
+	return latencySummary{
+		Count: h.total,
+		Mean:  milliseconds(h.mean()),
+		P50:   milliseconds(h.quantile(0.50)),
+		P95:   milliseconds(h.quantile(0.95)),
+		P99:   milliseconds(h.quantile(0.99)),
+		Max:   milliseconds(time.Duration(h.max) * time.Microsecond),
+	}
+}
+
+func milliseconds(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func (l *load) buildReport(stats []*clientStats, elapsed time.Duration) *report {
+	var (
+		all, segments histogram
+		byKind        [kindCount]int64
+		segmentCount  int64
+	)
+	for _, cs := range stats {
+		all.merge(&cs.latency)
+		segments.merge(&cs.segmentLatency)
+		for k, n := range cs.byKind {
+			byKind[k] += n
+		}
+		segmentCount += cs.segments
+	}
+
+	rep := &report{
+		Target:         redactURL(l.cfg.target()),
+		Mode:           "manifest",
+		Concurrency:    l.cfg.concurrency,
+		ElapsedSeconds: elapsed.Seconds(),
+		Requests:       l.requests.Load(),
+		RequestsByKind: make(map[string]int64),
+		Canceled:       l.canceled.Load(),
+		Segments:       segmentCount,
+		Bytes:          l.bytes.Load(),
+		Latency:        summarize(&all),
+		SegmentLatency: summarize(&segments),
+	}
+	if l.cfg.segmentURL != nil {
+		rep.Mode = "segment"
+	}
+	for k, n := range byKind {
+		rep.RequestsByKind[kindNames[k]] = n
+	}
+	if secs := elapsed.Seconds(); secs > 0 {
+		rep.RequestsPerSecond = float64(rep.Requests) / secs
+		rep.SegmentsPerSecond = float64(rep.Segments) / secs
+		rep.MegabytesPerSecond = float64(rep.Bytes) / secs / 1e6
+	}
+
+	l.mu.Lock()
+	rep.Errors = maps.Clone(l.errCounts)
+	if l.firstErr != nil {
+		rep.FirstError = l.firstErr.Error()
+	}
+	l.mu.Unlock()
+	return rep
+}
+
+// firstErrorSuffix returns ": first error: ..." or "".
+func (r *report) firstErrorSuffix() string {
+	if r.FirstError == "" {
+		return ""
+	}
+	return "; first error: " + r.FirstError
+}
+
+func writeReport(w io.Writer, cfg *config, rep *report) error {
+	if cfg.json {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "target       %s (%s mode)\n", rep.Target, rep.Mode)
+	fmt.Fprintf(&b, "clients      %d for %.2fs (bounds: %v, %d requests)\n",
+		rep.Concurrency, rep.ElapsedSeconds, cfg.duration, cfg.maxRequests)
+	fmt.Fprintf(&b, "requests     %d, %.1f/s (%s); %d in flight at the end\n",
+		rep.Requests, rep.RequestsPerSecond, formatKinds(rep.RequestsByKind), rep.Canceled)
+	fmt.Fprintf(&b, "segments     %d, %.1f/s\n", rep.Segments, rep.SegmentsPerSecond)
+	fmt.Fprintf(&b, "throughput   %.2f MB/s (%d bytes; 1 MB = 10^6 bytes)\n", rep.MegabytesPerSecond, rep.Bytes)
+	fmt.Fprintf(&b, "latency      %s (all 2xx responses)\n", formatLatency(rep.Latency))
+	fmt.Fprintf(&b, "segments     %s (2xx media segments)\n", formatLatency(rep.SegmentLatency))
+	fmt.Fprintf(&b, "errors       %s\n", formatErrors(rep.Errors))
+	if rep.FirstError != "" {
+		fmt.Fprintf(&b, "first error  %s\n", rep.FirstError)
+	}
+	if cfg.pid != 0 {
+		fmt.Fprintf(&b, "server RSS   peak %.1f MB sampled, VmHWM %.1f MB (pid %d)\n",
+			float64(rep.PeakRSSBytes)/1e6, float64(rep.VmHWMBytes)/1e6, cfg.pid)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func formatKinds(byKind map[string]int64) string {
+	parts := make([]string, 0, len(kindNames))
+	for _, name := range kindNames {
+		if n := byKind[name]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", name, n))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func formatLatency(s latencySummary) string {
+	if s.Count == 0 {
+		return "no responses"
+	}
+	return fmt.Sprintf("p50 %.2f ms  p95 %.2f ms  p99 %.2f ms  max %.2f ms  mean %.2f ms",
+		s.P50, s.P95, s.P99, s.Max, s.Mean)
+}
+
+func formatErrors(errs map[string]int64) string {
+	if len(errs) == 0 {
+		return "none"
+	}
+	keys := slices.Sorted(maps.Keys(errs))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		label := k
+		if len(k) == 3 && k[0] >= '1' && k[0] <= '5' {
+			label = "HTTP " + k
+		}
+		parts[i] = fmt.Sprintf("%s: %d", label, errs[k])
+	}
+	return strings.Join(parts, ", ")
+}
