@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"container/list"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"path"
@@ -103,6 +105,7 @@ func (l *Loader) LoadNamed(ctx context.Context, asset, name string, o Opener) (*
 	if err != nil {
 		return nil, err
 	}
+	p.Version = listingVersion(files)
 	l.store(key, files, p)
 	return p, nil
 }
@@ -160,6 +163,15 @@ func (l *Loader) store(key presentationKey, files []FileInfo, p *Presentation) {
 		l.order.Remove(el)
 		delete(l.pres, el.Value.(*presentationEntry).key)
 	}
+}
+
+// listingVersion hashes an asset listing into Presentation.Version.
+func listingVersion(files []FileInfo) string {
+	h := sha256.New()
+	for _, f := range files {
+		fmt.Fprintf(h, "%q %d %d %q\n", f.Name, f.Size, f.ModTime.UnixNano(), f.ETag)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // sameListing reports whether two asset listings name the same versions

@@ -155,6 +155,10 @@ type Presentation struct {
 	Tracks []*Track
 	// Duration is the longest track duration.
 	Duration time.Duration
+	// Version identifies the versions of the asset files the presentation
+	// was built from (a hash of their names, sizes, modification times and
+	// ETags); it changes whenever any of them changes.
+	Version string
 }
 
 // SegmentPlan says where every segment of a presentation starts and which
