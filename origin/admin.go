@@ -42,14 +42,31 @@ func (s *Server) adminRoutes(r chi.Router) {
 }
 
 // contentKeyRoutes mounts the content key policy and content key
-// endpoints.
+// endpoints when the catalog stores policies and keys. With any other
+// catalog these paths return 404.
 //
-// TODO: mount GET/PUT/DELETE /contentKeyPolicies/{name}, GET
-// /contentKeyPolicies, POST /streamingLocators/{id}/listContentKeys (key
-// values only with ?includeValues=true) and POST
-// /streamingLocators/{id}/testToken once package policy provides a store
-// with content key methods and MintTestToken.
-func (s *Server) contentKeyRoutes(r chi.Router) {}
+//	PUT    /contentKeyPolicies/{name}                    create or replace, JSON or YAML body
+//	GET    /contentKeyPolicies                           list, secrets redacted
+//	GET    /contentKeyPolicies/{name}                    one policy; ?includeSecrets=true returns HMAC secrets
+//	DELETE /contentKeyPolicies/{name}                    409 while a locator uses it
+//	POST   /streamingLocators/{nameOrId}/listContentKeys key IDs; ?includeValues=true adds the key values
+//	POST   /streamingLocators/{nameOrId}/testToken       a token signed with the policy's HMAC key
+func (s *Server) contentKeyRoutes(r chi.Router) {
+	store, ok := s.catalog.(keyCatalog)
+	if !ok {
+		return
+	}
+	a := &keyAdmin{Server: s, store: store}
+
+	r.Route("/contentKeyPolicies", func(r chi.Router) {
+		r.Get("/", s.adminHandler(a.listPolicies))
+		r.Get("/{name}", s.adminHandler(a.getPolicy))
+		r.Put("/{name}", s.adminHandler(a.putPolicy))
+		r.Delete("/{name}", s.adminHandler(a.deletePolicy))
+	})
+	r.Post("/streamingLocators/{nameOrId}/listContentKeys", s.adminHandler(a.listContentKeys))
+	r.Post("/streamingLocators/{nameOrId}/testToken", s.adminHandler(a.testToken))
+}
 
 // adminHandler adapts a handler that returns an error, writing the error
 // as JSON.

@@ -19,19 +19,23 @@ import (
 // maxLocatorName bounds locator names.
 const maxLocatorName = 128
 
-// createLocator creates a streaming locator; it is idempotent by name.
+// createLocator creates a streaming locator with the content keys of the
+// body, or with a generated key when the body has none. Creating is
+// idempotent by name.
 func (s *Server) createLocator(w http.ResponseWriter, r *http.Request) error {
-	var body adminapi.CreateLocatorRequest
+	var body adminapi.CreateLocatorWithKeysRequest
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	if err := validateLocatorRequest(&body); err != nil {
+	keys, err := validateLocatorRequest(&body)
+	if err != nil {
 		return err
 	}
+	req := body.LocatorRequest()
 
 	ctx := r.Context()
 	if existing, err := s.catalog.GetLocatorByName(ctx, body.Name); err == nil {
-		return s.answerExisting(w, r, existing, &body)
+		return s.answerExisting(w, r, existing, &req, keys)
 	} else if !errors.Is(err, policy.ErrNotFound) {
 		return err
 	}
@@ -54,14 +58,14 @@ func (s *Server) createLocator(w http.ResponseWriter, r *http.Request) error {
 		loc.ID = *body.StreamingLocatorID
 	}
 
-	err := s.catalog.CreateLocator(ctx, loc)
+	err = s.createLocatorWithKeys(ctx, loc, keys)
 	if errors.Is(err, policy.ErrConflict) {
-		// Another request created the same name meanwhile, or the ID is
-		// taken by another locator.
+		// Another request created the same name meanwhile, or the ID or a
+		// key ID is taken by another locator.
 		if existing, getErr := s.catalog.GetLocatorByName(ctx, body.Name); getErr == nil {
-			return s.answerExisting(w, r, existing, &body)
+			return s.answerExisting(w, r, existing, &req, keys)
 		}
-		return &Error{Status: http.StatusConflict, Message: fmt.Sprintf("streaming locator ID %s is already taken", loc.ID), Err: err}
+		return &Error{Status: http.StatusConflict, Message: s.conflictMessage(ctx, loc, keys), Err: err}
 	}
 	if err != nil {
 		return err
@@ -73,10 +77,20 @@ func (s *Server) createLocator(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// answerExisting sends the existing locator with 200 when body requests
-// exactly it, and returns a 409 error otherwise.
-func (s *Server) answerExisting(w http.ResponseWriter, r *http.Request, existing *policy.Locator, body *adminapi.CreateLocatorRequest) error {
-	if field := differingField(existing, body); field != "" {
+// answerExisting sends the existing locator with 200 when body and keys
+// request exactly it, and returns a 409 error otherwise.
+func (s *Server) answerExisting(w http.ResponseWriter, r *http.Request, existing *policy.Locator, body *adminapi.CreateLocatorRequest, keys []policy.ContentKey) error {
+	field := differingField(existing, body)
+	if field == "" {
+		differ, err := s.keysDiffer(r.Context(), existing, keys)
+		if err != nil {
+			return err
+		}
+		if differ {
+			field = "contentKeys"
+		}
+	}
+	if field != "" {
 		return &Error{Status: http.StatusConflict, Code: "Conflict",
 			Message: fmt.Sprintf("streaming locator %q already exists with a different %s", existing.Name, field)}
 	}
@@ -112,8 +126,9 @@ func sameTime(a, b *time.Time) bool {
 }
 
 // validateLocatorRequest checks every field and reports all invalid ones
-// at once, each named.
-func validateLocatorRequest(body *adminapi.CreateLocatorRequest) error {
+// at once, each named. It returns the requested content keys in the
+// catalog's form.
+func validateLocatorRequest(body *adminapi.CreateLocatorWithKeysRequest) ([]policy.ContentKey, error) {
 	var problems []string
 	if err := checkLocatorName(body.Name); err != nil {
 		problems = append(problems, err.Error())
@@ -133,13 +148,16 @@ func validateLocatorRequest(body *adminapi.CreateLocatorRequest) error {
 	if body.StreamingLocatorID != nil && *body.StreamingLocatorID == uuid.Nil {
 		problems = append(problems, "streamingLocatorId must not be the nil UUID")
 	}
+	keys, keyProblems := parseLocatorKeys(body.ContentKeys)
+	problems = append(problems, keyProblems...)
 	// The catalog checks that defaultContentKeyPolicyName exists and fits
-	// the streaming policy, and reports it as ErrInvalid (422).
+	// the streaming policy, and that the keys suit the streaming policy,
+	// and reports either as ErrInvalid (422).
 
 	if len(problems) > 0 {
-		return &Error{Status: http.StatusUnprocessableEntity, Message: "invalid streaming locator: " + strings.Join(problems, "; ")}
+		return nil, &Error{Status: http.StatusUnprocessableEntity, Message: "invalid streaming locator: " + strings.Join(problems, "; ")}
 	}
-	return nil
+	return keys, nil
 }
 
 // checkLocatorName accepts 1 to 128 letters, digits, '-', '_' and '.',

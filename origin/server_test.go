@@ -116,6 +116,7 @@ func TestCacheCollector(t *testing.T) {
 	env := newTestEnv(t, nil)
 	cfg := DefaultConfig()
 	cfg.Media = t.TempDir()
+	cfg.DataDir = t.TempDir()
 	s, err := New(cfg, nil, Deps{
 		Catalog:    env.catalog,
 		Producer:   &fakeProducer{},
