@@ -44,6 +44,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the streaming origin", runServe},
 		{"publish", "create a streaming locator for an asset and print its URLs", runPublish},
+		{"policy", "create, list or delete content key policies (policy create FILE)", runPolicy},
 		{"token", "get a test token for a locator from the server", runToken},
 		{"inspect", "print the tracks and segment plan of an MP4 file or asset folder", runInspect},
 		{"version", "print the version, commit and Go version", runVersion},

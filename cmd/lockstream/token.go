@@ -2,24 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 )
 
-// testTokenClient is the admin client method that token needs: POST
-// /api/v1/streamingLocators/{nameOrId}/testToken, returning the token and
-// its expiry.
-//
-// NOTE: adminapi.Client has no such method yet. Until it has one with
-// this signature, token fails with an error naming the missing method.
-type testTokenClient interface {
-	TestToken(ctx context.Context, nameOrID string, ttl time.Duration) (token string, expires time.Time, err error)
-}
-
-// maxTokenTTL bounds --ttl: a test token is for trying a stream, and a
-// long-lived one that leaks is a long-lived key.
-const maxTokenTTL = 7 * 24 * time.Hour
+// maxTokenTTL bounds --ttl as the server does: a test token is for trying
+// a stream, and a long-lived one that leaks is a long-lived key.
+const maxTokenTTL = 24 * time.Hour
 
 func runToken(ctx context.Context, e *env, args []string) error {
 	var (
@@ -33,7 +22,7 @@ func runToken(ctx context.Context, e *env, args []string) error {
 			"The admin token comes from LOCKSTREAM_ADMIN_TOKEN.")
 	sf.register(fs, e)
 	fs.StringVar(&locator, "locator", "", "streaming locator `ID or name` (required)")
-	fs.DurationVar(&ttl, "ttl", time.Hour, "token lifetime as a `duration` such as 30m or 2h (at most 168h)")
+	fs.DurationVar(&ttl, "ttl", time.Hour, "token lifetime as a `duration` such as 30m or 2h (at most 24h)")
 
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -58,11 +47,7 @@ func runToken(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("reading locator %q: %w", locator, err)
 	}
 
-	minter, ok := any(client).(testTokenClient)
-	if !ok {
-		return errors.New("token: the admin client has no TestToken method yet, so this build cannot request test tokens")
-	}
-	token, expires, err := minter.TestToken(ctx, locator, ttl)
+	token, expires, err := client.TestToken(ctx, locator, ttl)
 	if err != nil {
 		return fmt.Errorf("getting a test token for locator %q: %w", locator, err)
 	}

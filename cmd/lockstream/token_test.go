@@ -11,7 +11,6 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/lockstream/lockstream/origin/adminapi"
 	"github.com/lockstream/lockstream/policy"
 )
 
@@ -58,10 +57,6 @@ func TestSamplePolicyFileValid(t *testing.T) {
 }
 
 func TestRunToken(t *testing.T) {
-	if _, ok := any(&adminapi.Client{}).(testTokenClient); !ok {
-		// NOTE: remove this skip once adminapi.Client has TestToken.
-		t.Skip("adminapi.Client has no TestToken method yet")
-	}
 	server, catalog := newTestOrigin(t)
 	if err := catalog.CreateContentKeyPolicy(context.Background(), loadSamplePolicy(t)); err != nil {
 		t.Fatal(err)
