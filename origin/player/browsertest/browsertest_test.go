@@ -476,6 +476,7 @@ func TestPageFormatDetection(t *testing.T) {
 		{"/l/a.ism/manifest(format=mpd-time-cmaf).mpd", url.Values{"player": {"dashjs"}}, "dash", "dash.js"},
 		{"/l/a.ism/manifest", nil, "smooth", "dash.js"},
 		{"/l/a.ism/Manifest", nil, "smooth", "dash.js"},
+		{"/l/a.ism/manifest(encryption=cenc)", nil, "smooth", "dash.js"},
 		{"/media/x.m3u8", nil, "hls", "hls.js"},
 		{"/media/x.mpd", nil, "dash", "Shaka Player"},
 		{"/media/x", url.Values{"format": {"dash"}}, "dash", "Shaka Player"},

@@ -8,8 +8,9 @@
 //   player   shaka (default) | dashjs, for DASH; Smooth always uses dash.js
 //   token    JWT sent as "Authorization: Bearer <jwt>" on key and license
 //            requests only; aestoken=Bearer=<jwt> is accepted too
-//   license  ClearKey license URL for DASH and Smooth when the manifest
-//            carries none
+//   license  ClearKey license URL for DASH when the MPD carries none, and
+//            for Smooth Streaming, whose manifest never carries one; Smooth
+//            defaults to /keys/clearkey on the manifest's origin
 //
 // The token never appears in the page text or in console output, and it is
 // removed from the address bar once read.
@@ -69,7 +70,8 @@ function readToken(params) {
 }
 
 // detectFormat follows the streaming URL scheme: format=m3u8-* or .m3u8 is HLS,
-// format=mpd-* or .mpd is DASH, and a bare .../manifest is Smooth Streaming.
+// format=mpd-* or .mpd is DASH, and .../manifest with no format option (bare,
+// or with other options such as encryption=cenc) is Smooth Streaming.
 function detectFormat(url) {
   let path = url;
   try {
@@ -83,7 +85,7 @@ function detectFormat(url) {
   if (/format=mpd-/i.test(path) || /\.mpd$/i.test(path)) {
     return 'dash';
   }
-  if (/\/manifest$/i.test(path)) {
+  if (/\/manifest(\([^)]*\))?$/i.test(path)) {
     return 'smooth';
   }
   return '';
@@ -436,8 +438,9 @@ async function playDashJS(opts) {
   if (opts.token) {
     clearkey.httpRequestHeaders = { Authorization: 'Bearer ' + opts.token };
   }
-  if (opts.license) {
-    clearkey.serverURL = opts.license;
+  const license = opts.format === 'smooth' ? smoothLicenseURL(opts) : opts.license;
+  if (license) {
+    clearkey.serverURL = license;
   }
   player.setProtectionData({ 'org.w3.clearkey': clearkey });
   player.registerLicenseResponseFilter(() => {
@@ -446,6 +449,17 @@ async function playDashJS(opts) {
   });
 
   const events = dashjs.MediaPlayer.events;
+  // dash.js fires MANIFEST_LOADED with the parsed manifest before it picks a
+  // key system from the ContentProtection entries, so they can be adjusted
+  // here.
+  player.on(events.MANIFEST_LOADED, (e) => {
+    if (opts.format === 'smooth') {
+      addClearKeyToSmooth(e.data);
+    } else {
+      dropW3CCommonSystem(e.data);
+    }
+  });
+
   const update = () => {
     let reps = [];
     let current = null;
@@ -474,6 +488,104 @@ async function playDashJS(opts) {
 
   player.initialize(video, opts.url, true);
   startPlayback();
+}
+
+// ContentProtection scheme IDs: the DASH-IF ClearKey system, the W3C common
+// PSSH system and PlayReady.
+const schemeClearKey = 'urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e';
+const schemeW3CCommon = 'urn:uuid:1077efec-c0b2-4d02-ace3-3c1e52e2fb4b';
+const schemePlayReady = 'urn:uuid:9a04f079-9840-4286-ab92-e65be0885f95';
+
+// contentProtectionLists returns every ContentProtection list of the parsed
+// manifest, at AdaptationSet and Representation level.
+function contentProtectionLists(manifest) {
+  const lists = [];
+  for (const period of (manifest && manifest.Period) || []) {
+    for (const set of period.AdaptationSet || []) {
+      lists.push(set.ContentProtection);
+      for (const rep of set.Representation || []) {
+        lists.push(rep.ContentProtection);
+      }
+    }
+  }
+  return lists.filter(Array.isArray);
+}
+
+function hasScheme(list, scheme) {
+  return list.some((cp) => String(cp.schemeIdUri || '').toLowerCase() === scheme);
+}
+
+// dropW3CCommonSystem removes the W3C common system's ContentProtection where
+// the DASH-IF ClearKey system is listed too. With protection data for
+// org.w3.clearkey set, dash.js 5.2.1 prefers the common system and passes its
+// cenc:pssh box to generateRequest() with the "keyids" init data type, which
+// Chromium rejects with a TypeError. The ClearKey system instead builds
+// "keyids" init data from cenc:default_KID. dash.js then ignores the pssh in
+// the init segments, because it names the common system and not the selected
+// one.
+function dropW3CCommonSystem(manifest) {
+  for (const list of contentProtectionLists(manifest)) {
+    if (!hasScheme(list, schemeClearKey)) {
+      continue;
+    }
+    for (let i = list.length - 1; i >= 0; i--) {
+      if (String(list[i].schemeIdUri || '').toLowerCase() === schemeW3CCommon) {
+        list.splice(i, 1);
+      }
+    }
+  }
+}
+
+// addClearKeyToSmooth lets dash.js use ClearKey for a protected Smooth
+// Streaming manifest. Its Smooth parser offers only PlayReady and Widevine,
+// built from the ProtectionHeader, and Chromium has neither, so this adds the
+// ClearKey system with the key ID that the parser read from the header.
+//
+// dash.js 5.2.1 passes ClearKey init data to generateRequest() with the
+// "keyids" type. It takes a ContentProtection's init data from the base64
+// text of its cenc:pssh without checking that it is a pssh box. So the entry
+// carries the key ID there as keyids JSON (the W3C "Key IDs" init data
+// format). dash.js can also build that JSON from cenc:default_KID, but not
+// for Smooth: the moov builder of dash.mss then gets a Uint8Array where it
+// needs an ArrayBuffer, and stops with "First argument to DataView
+// constructor must be an ArrayBuffer".
+//
+// The entry goes last because dash.js writes the first entry's key ID into
+// the tenc box of the init segment it builds.
+function addClearKeyToSmooth(manifest) {
+  for (const list of contentProtectionLists(manifest)) {
+    // The Smooth parser shares one list between all streams.
+    if (hasScheme(list, schemeClearKey)) {
+      continue;
+    }
+    const playready = list.find((cp) => String(cp.schemeIdUri || '').toLowerCase() === schemePlayReady);
+    const kid = playready && playready['cenc:default_KID'];
+    if (!kid || kid.length !== 16) {
+      continue;
+    }
+    const keyIDs = JSON.stringify({ kids: [base64url(kid)] });
+    list.push({ schemeIdUri: schemeClearKey, value: 'ClearKey1.0', pssh: { __text: btoa(keyIDs) } });
+  }
+}
+
+// base64url encodes bytes without padding, as W3C ClearKey messages do.
+function base64url(bytes) {
+  const text = btoa(String.fromCharCode(...Array.from(bytes, Number)));
+  return text.replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+}
+
+// smoothLicenseURL returns the license parameter, or the origin's ClearKey
+// license endpoint on the manifest's host: a Smooth manifest has no place for
+// a license URL.
+function smoothLicenseURL(opts) {
+  if (opts.license) {
+    return opts.license;
+  }
+  try {
+    return new URL('/keys/clearkey', new URL(opts.url, location.href)).href;
+  } catch {
+    return '';
+  }
 }
 
 function onDashError(err) {
