@@ -47,6 +47,7 @@ lint: ## go vet and staticcheck
 tidy-check: ## fail when go.mod or go.sum is not tidy (changes nothing)
 	$(GO) mod tidy -diff
 
-clean: ## remove bin/ and test output; data/ is kept
+# Go's build and test caches are shared by every module on the machine, so
+# clean leaves them alone; `go clean -testcache` clears them by hand.
+clean: ## remove bin/ and test-output/; data/ and Go's caches are kept
 	rm -rf bin/ test-output/
-	$(GO) clean -testcache

@@ -1,13 +1,13 @@
 package origin
 
 import (
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -50,7 +50,7 @@ func (c *Config) fields() []configField {
 		{flag: "shutdown-delay", key: "shutdown_delay", usage: "`duration` /readyz reports 503 before the listener closes", value: (*durationValue)(&c.ShutdownDelay)},
 		{flag: "shutdown-timeout", key: "shutdown_timeout", usage: "maximum `duration` in-flight requests get to finish at shutdown", value: (*durationValue)(&c.ShutdownTimeout)},
 		{flag: "max-header-bytes", key: "max_header_bytes", usage: "maximum size of request headers in `bytes`", value: (*intValue)(&c.MaxHeaderBytes)},
-		{flag: "media", key: "media", usage: "media root: a folder `path` or file:// URL", value: (*stringValue)(&c.Media)},
+		{flag: "media", key: "media", usage: "media root: a folder `path`, a file:// URL, azblob://CONTAINER[/PREFIX] or s3://BUCKET[/PREFIX]", value: (*stringValue)(&c.Media)},
 		{flag: "data", key: "data_dir", usage: "`folder` for the catalog database and other state", value: (*stringValue)(&c.DataDir)},
 		{flag: "index-cache-mib", key: "index_cache_mib", usage: "memory bound of parsed MP4 indexes in `MiB`", value: (*intValue)(&c.IndexCacheMiB)},
 		{flag: "hls-target-duration", key: "hls_target_duration", usage: "HLS segment `duration`", value: (*durationValue)(&c.HLSTargetDuration)},
@@ -153,12 +153,60 @@ func (c *Config) readFile(path string) error {
 		return fmt.Errorf("config file %q is larger than %d bytes", path, maxConfigFileSize)
 	}
 
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+	// Decoding through a yaml.Node gives each key its line, so an unknown
+	// key is reported by name and line instead of yaml's Go type names.
+	// JSON is YAML, so a JSON file takes the same path.
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return fmt.Errorf("parsing config file %q: %w", path, err)
 	}
+	if len(doc.Content) == 0 {
+		return nil // empty, or comments only
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return fmt.Errorf("config file %q: line %d: want a mapping of keys to values", path, root.Line)
+	}
+
+	var errs []error
+	known := configFileKeys()
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		key := root.Content[i]
+		if !known[key.Value] {
+			errs = append(errs, fmt.Errorf("config file %q: line %d: unknown key %q", path, key.Line, key.Value))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+
+	if err := root.Decode(c); err != nil {
+		var typeErr *yaml.TypeError
+		if !errors.As(err, &typeErr) {
+			return fmt.Errorf("parsing config file %q: %w", path, err)
+		}
+		// Each entry reads "line N: cannot unmarshal ...". Secret fields are
+		// strings, which take any scalar, so no entry quotes a secret.
+		for _, problem := range typeErr.Errors {
+			errs = append(errs, fmt.Errorf("config file %q: %s", path, problem))
+		}
+		return errors.Join(errs...)
+	}
 	return nil
+}
+
+// configFileKeys returns the keys a config file may contain: the yaml tag
+// names of Config.
+func configFileKeys() map[string]bool {
+	keys := make(map[string]bool)
+	t := reflect.TypeFor[Config]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if name != "" && name != "-" {
+			keys[name] = true
+		}
+	}
+	return keys
 }
 
 func parseEnviron(environ []string) map[string]string {

@@ -98,7 +98,7 @@ func TestLoadConfigJSONAndErrors(t *testing.T) {
 		environ []string
 		want    string
 	}{
-		{"unknown key", "lisen: x\n", nil, "field lisen not found"},
+		{"unknown key", "lisen: x\n", nil, `line 1: unknown key "lisen"`},
 		{"bad duration", "read_timeout: soon\n", nil, "line 1: cannot unmarshal !!str `soon` into time.Duration"},
 		{"integer duration", "read_timeout: 30\n", nil, "line 1: cannot unmarshal !!int `30` into time.Duration"},
 		{"bad env duration", "", []string{"LOCKSTREAM_IDLE_TIMEOUT=x"}, "LOCKSTREAM_IDLE_TIMEOUT"},
@@ -121,6 +121,73 @@ func TestLoadConfigJSONAndErrors(t *testing.T) {
 			t.Errorf("error = %v, want it to name the file", err)
 		}
 	})
+}
+
+func TestLoadConfigUnknownKey(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, file, content string
+		want                []string // the error's lines, with FILE for the quoted path
+	}{
+		{
+			name:    "yaml",
+			file:    "lockstream.yaml",
+			content: "listen: 127.0.0.1:9000\nmedia: /srv/media\n# segment durations\nhls_target_duraton: 4s\n",
+			want:    []string{`config file FILE: line 4: unknown key "hls_target_duraton"`},
+		},
+		{
+			name:    "json",
+			file:    "lockstream.json",
+			content: "{\n  \"listen\": \":0\",\n  \"hls_target_duraton\": \"4s\"\n}\n",
+			want:    []string{`config file FILE: line 3: unknown key "hls_target_duraton"`},
+		},
+		{
+			name:    "every unknown key",
+			file:    "two.yaml",
+			content: "lisen: x\nlog_level: warn\nmedai: /srv\n",
+			want: []string{
+				`config file FILE: line 1: unknown key "lisen"`,
+				`config file FILE: line 3: unknown key "medai"`,
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(dir, tc.file)
+			writeFile(t, file, tc.content)
+
+			_, err := LoadConfig(file, nil, DefaultConfig())
+			if err == nil {
+				t.Fatal("LoadConfig returned no error")
+			}
+			want := strings.ReplaceAll(strings.Join(tc.want, "\n"), "FILE", fmt.Sprintf("%q", file))
+			if got := err.Error(); got != want {
+				t.Errorf("error = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestLoadConfigNotMapping(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "list.yaml")
+	writeFile(t, file, "- listen: x\n")
+	_, err := LoadConfig(file, nil, DefaultConfig())
+	want := fmt.Sprintf("config file %q: line 1: want a mapping of keys to values", file)
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v, want %q", err, want)
+	}
+}
+
+func TestLoadConfigEmptyFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "empty.yaml")
+	writeFile(t, file, "# nothing set here\n")
+	cfg, err := LoadConfig(file, nil, DefaultConfig())
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	if cfg.Listen != DefaultConfig().Listen {
+		t.Errorf("listen = %q, want the default %q", cfg.Listen, DefaultConfig().Listen)
+	}
 }
 
 func TestValidateReportsEveryField(t *testing.T) {

@@ -73,8 +73,9 @@ curl -fsS -o /dev/null --max-time 1 "$server/readyz" || fail "the server did not
 say "clear locator sample-clear (Predefined_ClearStreamingOnly)"
 "$bin" publish --asset sample --name sample-clear --streaming-policy Predefined_ClearStreamingOnly --player
 
-# The encrypted locator needs the content key policy. Creating it again
-# with the same file leaves it as it is.
+# The encrypted locator needs the content key policy. On a later run the
+# same file replaces the stored policy with identical content, so only its
+# lastModified time changes.
 say "content key policy $policy_name (HMAC token, public test secret)"
 "$bin" policy create --name "$policy_name" "$policy_file" >/dev/null
 echo "policy $policy_name is in place"

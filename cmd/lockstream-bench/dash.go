@@ -118,7 +118,7 @@ func buildDASHPlan(body []byte, base *url.URL, sel rendition) (*plan, error) {
 	}
 	p, err := templatePlan(rep, set, repBase)
 	if err != nil {
-		return nil, fmt.Errorf("Representation %q: %w", rep.ID, err)
+		return nil, fmt.Errorf("representation %q: %w", rep.ID, err)
 	}
 	if p.keys, err = licenseRequests(base, append(set.ContentProtections, rep.ContentProtections...)); err != nil {
 		return nil, err

@@ -23,17 +23,8 @@ const (
 	initSize   = 1000
 )
 
-// hlsVariants lists the fake HLS variants in manifest order, so that
+// fakeMultivariant lists its variants out of bandwidth order, so that an
 // index, lowest and highest select three different ones.
-var hlsVariants = []struct {
-	name      string
-	bandwidth int
-}{
-	{"low", 300000},
-	{"high", 900000},
-	{"mid", 600000},
-}
-
 const fakeMultivariant = `#EXTM3U
 #EXT-X-VERSION:6
 #EXT-X-STREAM-INF:BANDWIDTH=300000,CODECS="avc1.4d400d"

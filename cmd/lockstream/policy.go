@@ -22,6 +22,9 @@ func runPolicy(ctx context.Context, e *env, args []string) error {
 		return usagef("policy: missing action: want create, list or delete")
 	}
 	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		printPolicyHelp(e)
+		return nil
 	case "create":
 		return runPolicyCreate(ctx, e, args[1:])
 	case "list":
@@ -30,6 +33,21 @@ func runPolicy(ctx context.Context, e *env, args []string) error {
 		return runPolicyDelete(ctx, e, args[1:])
 	}
 	return usagef("policy: unknown action %q: want create, list or delete", args[0])
+}
+
+func printPolicyHelp(e *env) {
+	fmt.Fprint(e.stdout, `Usage: lockstream policy <action> [flags]
+
+Manages content key policies through the admin API of --server, with the
+admin token from LOCKSTREAM_ADMIN_TOKEN.
+
+Actions:
+  create FILE  create or replace a policy from a JSON or YAML file
+  list         print every policy, secrets redacted
+  delete NAME  delete a policy that no streaming locator uses
+
+Run 'lockstream policy <action> -h' for the flags of one action.
+`)
 }
 
 func runPolicyCreate(ctx context.Context, e *env, args []string) error {

@@ -79,6 +79,10 @@ func TestRunHelp(t *testing.T) {
 		{[]string{"publish", "-h"}, []string{"-asset folder", "-streaming-policy name", "-json", "-player", "-server URL"}},
 		{[]string{"token", "-h"}, []string{"-locator ID or name", "-ttl duration"}},
 		{[]string{"inspect", "-h"}, []string{"-target duration"}},
+		{[]string{"policy", "-h"}, []string{"create FILE", "list ", "delete NAME"}},
+		{[]string{"policy", "--help"}, []string{"create FILE", "list ", "delete NAME"}},
+		{[]string{"policy", "help"}, []string{"create FILE", "list ", "delete NAME"}},
+		{[]string{"policy", "create", "-h"}, []string{"-name name", "-server URL"}},
 		{[]string{"serve", "-h"}, []string{"-listen address", "-media path", "-data folder", "-config file", "-log-format format"}},
 	}
 	for _, tc := range tests {

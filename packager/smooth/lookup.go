@@ -14,7 +14,7 @@ import (
 func (m *Manifest) Lookup(streamName string, bitrate uint32, start int64) (track, segment int, err error) {
 	i := slices.IndexFunc(m.streams, func(s stream) bool { return s.name == streamName })
 	if i < 0 {
-		return 0, 0, fmt.Errorf("Smooth stream %q: %w", streamName, packager.ErrNotFound)
+		return 0, 0, fmt.Errorf("stream %q in the Smooth manifest: %w", streamName, packager.ErrNotFound)
 	}
 	st := &m.streams[i]
 
