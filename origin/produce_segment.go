@@ -91,7 +91,7 @@ func (p *producer) segment(ctx context.Context, j *job) (*Output, error) {
 		// RFC 8216 section 4.3.2.4: the whole segment is encrypted, with
 		// the explicit IV the playlist's EXT-X-KEY carries.
 		enc := p.getBuffer()
-		iv := packager.SegmentIV(container, t.Index, index)
+		iv := packager.SegmentIV(container, t, r, index)
 		enc.data = cbc.Encrypt(enc.data[:0], out.data, j.prot.Key.Value, iv)
 		p.putBuffer(out)
 		out = enc

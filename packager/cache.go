@@ -116,14 +116,21 @@ func (c *indexCache) add(key indexKey, idx *FileIndex) {
 // estimateIndexBytes estimates the memory an index holds: the sample
 // tables dominate, plus the codec configuration and fixed overheads.
 func estimateIndexBytes(idx *FileIndex) int64 {
-	const sampleSize = 32 // unsafe.Sizeof(Sample{}) on 64-bit platforms
 	n := int64(512 + len(idx.Name))
 	for _, t := range idx.Tracks {
-		n += 512 + int64(cap(t.Samples))*sampleSize
-		n += int64(len(t.SampleEntry) + len(t.DecoderConfig) + len(t.AudioSpecificConfig))
-		for _, ps := range t.ParameterSets {
-			n += int64(len(ps)) + 24
-		}
+		n += estimateTrackBytes(t)
+	}
+	return n
+}
+
+// estimateTrackBytes estimates the memory of one track: its sample table,
+// codec configuration and fixed overheads.
+func estimateTrackBytes(t *Track) int64 {
+	const sampleSize = 32 // unsafe.Sizeof(Sample{}) on 64-bit platforms
+	n := 512 + int64(cap(t.Samples))*sampleSize
+	n += int64(len(t.SampleEntry) + len(t.DecoderConfig) + len(t.AudioSpecificConfig))
+	for _, ps := range t.ParameterSets {
+		n += int64(len(ps)) + 24
 	}
 	return n
 }

@@ -9,7 +9,8 @@ import (
 
 // FileIndex is the parsed index of one MP4 file: its video and audio tracks
 // with full sample tables, after edit lists were applied. Track.Index and
-// Track.Name are left empty; the presentation builder sets them.
+// Track.Name are left empty; the presentation builder sets them. The
+// loader sets Track.IVIdentity, which depends on the file's version.
 type FileIndex struct {
 	Name       string
 	Size       int64
@@ -20,6 +21,7 @@ type FileIndex struct {
 	Edits map[uint32]EditInfo
 
 	movieTimescale uint32
+	budget         sampleBudget
 }
 
 // EditInfo records what the indexer did with a track's edit list.
@@ -53,7 +55,9 @@ type trackBuild struct {
 // and returns its video and audio tracks. It reads only box headers, moov
 // and moof boxes (and, for avc3/hev1 tracks without parameter sets in the
 // sample entry, the first sync sample); mdat payloads are never read.
-// Errors wrap ErrInvalidMedia or ErrUnsupported and name the file.
+// Errors wrap ErrInvalidMedia or ErrUnsupported and name the file. Files
+// past the limits of limits.go (tracks per file, samples per file, track
+// duration) are rejected before their sample tables are allocated.
 func IndexFile(f File, name string) (idx *FileIndex, err error) {
 	defer func() {
 		// mp4ff decodes the sample entries and may panic on input that
@@ -72,7 +76,7 @@ func IndexFile(f File, name string) (idx *FileIndex, err error) {
 		return nil, err
 	}
 
-	idx = &FileIndex{Name: name, Size: size, Edits: map[uint32]EditInfo{}}
+	idx = &FileIndex{Name: name, Size: size, Edits: map[uint32]EditInfo{}, budget: newSampleBudget(size)}
 	builds, err := indexMovie(f, top, idx)
 	if err != nil {
 		return nil, err
@@ -145,6 +149,9 @@ func indexMovie(r io.ReaderAt, top []boxHeader, idx *FileIndex) ([]*trackBuild, 
 		if slices.ContainsFunc(builds, func(o *trackBuild) bool { return o.t.TrackID == b.t.TrackID }) {
 			return nil, invalidf("track ID %d appears twice", b.t.TrackID)
 		}
+		if len(builds) == maxTracksPerFile {
+			return nil, invalidf("the file has more than %d video and audio tracks", maxTracksPerFile)
+		}
 		builds = append(builds, b)
 	}
 	return builds, nil
@@ -176,7 +183,7 @@ func finishTrack(r io.ReaderAt, b *trackBuild, idx *FileIndex) error {
 		return err
 	}
 	fillTrackStats(t)
-	return nil
+	return checkTrackDuration(t)
 }
 
 // invalidf returns an error wrapping ErrInvalidMedia.

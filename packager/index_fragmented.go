@@ -74,14 +74,14 @@ func indexFragments(r io.ReaderAt, top []boxHeader, builds []*trackBuild, idx *F
 		if err != nil {
 			return err
 		}
-		if err := parseMoof(h, payload, byID, idx.Size); err != nil {
+		if err := parseMoof(h, payload, byID, idx); err != nil {
 			return fmt.Errorf("moof at offset %d: %w", h.Start, err)
 		}
 	}
 	return nil
 }
 
-func parseMoof(h boxHeader, payload []byte, byID map[uint32]*trackBuild, fileSize int64) error {
+func parseMoof(h boxHeader, payload []byte, byID map[uint32]*trackBuild, idx *FileIndex) error {
 	kids, err := children(payload, h.payloadStart())
 	if err != nil {
 		return err
@@ -95,7 +95,7 @@ func parseMoof(h boxHeader, payload []byte, byID map[uint32]*trackBuild, fileSiz
 		if kids[i].Type != "traf" {
 			continue
 		}
-		end, err := parseTraf(&kids[i], h.Start, implicitBase, byID, fileSize)
+		end, err := parseTraf(&kids[i], h.Start, implicitBase, byID, idx)
 		if err != nil {
 			return err
 		}
@@ -106,7 +106,7 @@ func parseMoof(h boxHeader, payload []byte, byID map[uint32]*trackBuild, fileSiz
 
 // parseTraf appends the samples of one track fragment and returns the
 // offset where its data ends.
-func parseTraf(traf *box, moofStart, implicitBase int64, byID map[uint32]*trackBuild, fileSize int64) (int64, error) {
+func parseTraf(traf *box, moofStart, implicitBase int64, byID map[uint32]*trackBuild, idx *FileIndex) (int64, error) {
 	kids, err := children(traf.Data, traf.Start+8)
 	if err != nil {
 		return 0, err
@@ -152,7 +152,7 @@ func parseTraf(traf *box, moofStart, implicitBase int64, byID map[uint32]*trackB
 		if kids[i].Type != "trun" {
 			continue
 		}
-		pos, err = parseTrun(&kids[i], base, pos, defaults, b, fileSize)
+		pos, err = parseTrun(&kids[i], base, pos, defaults, b, idx)
 		if err != nil {
 			return 0, withTrack(b.t.TrackID, err)
 		}
@@ -223,7 +223,8 @@ func parseTfdt(b *box) (int64, error) {
 
 // parseTrun appends the samples of one track run and returns the offset
 // after its data. pos is where the previous run's data ended.
-func parseTrun(trun *box, base, pos int64, d fragmentDefaults, b *trackBuild, fileSize int64) (int64, error) {
+func parseTrun(trun *box, base, pos int64, d fragmentDefaults, b *trackBuild, idx *FileIndex) (int64, error) {
+	fileSize := idx.Size
 	_, flags, body, err := fullBox(trun)
 	if err != nil {
 		return 0, err
@@ -268,6 +269,9 @@ func parseTrun(trun *box, base, pos int64, d fragmentDefaults, b *trackBuild, fi
 		if count*uint64(d.size) > uint64(fileSize) {
 			return 0, invalidf("trun declares %d samples of %d bytes in a file of %d bytes", count, d.size, fileSize)
 		}
+	}
+	if err := idx.budget.take(count, fileSize); err != nil {
+		return 0, err
 	}
 
 	b.t.Samples = growSamples(b.t.Samples, int(count))

@@ -83,7 +83,7 @@ func parseMdia(trak []box, trackID uint32, idx *FileIndex) (*trackBuild, error) 
 		return nil, err
 	}
 	b := &trackBuild{t: t}
-	if err := parseSampleTable(stbl, b, idx.Size); err != nil {
+	if err := parseSampleTable(stbl, b, idx); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -186,7 +186,8 @@ func decodeLanguage(v uint16) string {
 // parseSampleTable builds the progressive sample table of a track from
 // stsz, stts, ctts, stsc, stco/co64 and stss. A fragmented file has empty
 // tables here and gets its samples from the moof boxes.
-func parseSampleTable(stbl []box, b *trackBuild, fileSize int64) error {
+func parseSampleTable(stbl []box, b *trackBuild, idx *FileIndex) error {
+	fileSize := idx.Size
 	sizes, err := parseStsz(child(stbl, "stsz"), fileSize)
 	if err != nil {
 		return err
@@ -194,6 +195,9 @@ func parseSampleTable(stbl []box, b *trackBuild, fileSize int64) error {
 	n := sizes.count
 	if n == 0 {
 		return nil
+	}
+	if err := idx.budget.take(uint64(n), fileSize); err != nil {
+		return err
 	}
 	b.t.Samples = make([]Sample, n)
 	samples := b.t.Samples

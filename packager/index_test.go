@@ -218,7 +218,8 @@ func rewriteMoov(t *testing.T, data []byte, edit func(typ string, payload []byte
 	}
 	var rebuild func(b box) []byte
 	rebuild = func(b box) []byte {
-		typ, payload := b.Type, b.Data
+		typ := b.Type
+		var payload []byte
 		switch b.Type {
 		case "moov", "trak", "mdia", "minf", "stbl", "edts":
 			kids, err := children(b.Data, b.Start+8)

@@ -13,7 +13,8 @@ import (
 const inspectCacheBytes = 1 << 30
 
 // Report describes a presentation for people: its tracks, GOP structure,
-// segment plan and anything that looks wrong.
+// segment plan, normal properties worth knowing (Notes) and anything that
+// looks wrong (Warnings).
 type Report struct {
 	Asset    string
 	Name     string
@@ -24,7 +25,12 @@ type Report struct {
 	Target    time.Duration
 	Plan      *SegmentPlan
 	PlanError string
-	Warnings  []string
+	// Notes are normal properties that explain the output, such as an
+	// applied edit list or B-frames.
+	Notes []string
+	// Warnings are problems that hurt playback or switching: misaligned
+	// or variable GOPs, GOPs longer than the target, ignored edits.
+	Warnings []string
 }
 
 // TrackReport describes one track.
@@ -92,6 +98,7 @@ func Inspect(ctx context.Context, o Opener, name string, target time.Duration) (
 			tr.MinSegment, tr.MaxSegment = segmentRange(plan, t)
 		}
 		r.Tracks = append(r.Tracks, tr)
+		r.Notes = append(r.Notes, trackNotes(tr)...)
 		r.Warnings = append(r.Warnings, trackWarnings(tr, target)...)
 	}
 	return r, nil
@@ -147,18 +154,28 @@ func segmentRange(plan *SegmentPlan, t *Track) (lo, hi time.Duration) {
 	return lo, hi
 }
 
+// trackNotes lists properties of a track that are normal for encoder
+// output but explain timestamps in the packaged streams: an edit list
+// shifts presentation times, and B-frames make them differ from decode
+// times.
+func trackNotes(tr TrackReport) []string {
+	var n []string
+	prefix := trackPrefix(tr.Track)
+	if tr.Edit.Present {
+		n = append(n, prefix+fmt.Sprintf("edit list applied: delay %d, media time %d, %d leading samples dropped", tr.Edit.Delay, tr.Edit.MediaTime, tr.Edit.Dropped))
+	}
+	if tr.BFrames {
+		n = append(n, prefix+"has B-frames (presentation order differs from decode order)")
+	}
+	return n
+}
+
 func trackWarnings(tr TrackReport, target time.Duration) []string {
 	t := tr.Track
 	var w []string
-	prefix := fmt.Sprintf("track %d %q (%s, track ID %d): ", t.Index, t.Name, t.File, t.TrackID)
-	if tr.Edit.Present {
-		w = append(w, prefix+fmt.Sprintf("edit list applied: delay %d, media time %d, %d leading samples dropped", tr.Edit.Delay, tr.Edit.MediaTime, tr.Edit.Dropped))
-	}
+	prefix := trackPrefix(t)
 	if tr.Edit.Ignored {
 		w = append(w, prefix+"edit list has edits after the first media edit, which are ignored")
-	}
-	if tr.BFrames {
-		w = append(w, prefix+"has B-frames (presentation order differs from decode order)")
 	}
 	if t.Kind == KindVideo && !tr.GOP.Fixed {
 		w = append(w, prefix+fmt.Sprintf("variable GOP of %d to %d frames", tr.GOP.MinFrames, tr.GOP.MaxFrames))
@@ -167,6 +184,10 @@ func trackWarnings(tr TrackReport, target time.Duration) []string {
 		w = append(w, prefix+fmt.Sprintf("GOP of up to %.3f s is longer than the %v target, so segments are one GOP long", tr.GOP.MaxSeconds, target))
 	}
 	return w
+}
+
+func trackPrefix(t *Track) string {
+	return fmt.Sprintf("track %d %q (%s, track ID %d): ", t.Index, t.Name, t.File, t.TrackID)
 }
 
 // WriteText writes the report as human-readable text.
@@ -193,6 +214,12 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&sb, "segment plan at target %v: none (%s)\n", r.Target, r.PlanError)
 	}
 
+	if len(r.Notes) > 0 {
+		sb.WriteString("\nnotes:\n")
+		for _, s := range r.Notes {
+			fmt.Fprintf(&sb, "  - %s\n", s)
+		}
+	}
 	if len(r.Warnings) > 0 {
 		sb.WriteString("\nwarnings:\n")
 		for _, s := range r.Warnings {

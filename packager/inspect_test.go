@@ -25,6 +25,17 @@ func TestInspectSampleAsset(t *testing.T) {
 	if !v.GOP.Fixed || v.GOP.MinFrames != 48 || !v.BFrames || !v.Edit.Present {
 		t.Errorf("video report %+v: want a fixed 48-frame GOP, B-frames and an edit list", v.GOP)
 	}
+	// B-frames and an edit list are normal encoder output, so they are
+	// notes; the sample has fixed, aligned GOPs and nothing to warn about.
+	if len(r.Warnings) != 0 {
+		t.Errorf("warnings %q, want none for the sample", r.Warnings)
+	}
+	notes := strings.Join(r.Notes, "\n")
+	for _, want := range []string{"has B-frames", "edit list applied"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes %q lack %q", notes, want)
+		}
+	}
 
 	var buf bytes.Buffer
 	if err := r.WriteText(&buf); err != nil {

@@ -12,6 +12,10 @@ import (
 // list a few dozen tracks in a few KiB.
 const maxServerManifest = 1 << 20
 
+// maxLanguageTag bounds systemLanguage. Tags of a language, script, region
+// and variant subtag, such as "sl-Latn-IT-nedis", take under 20 characters.
+const maxLanguageTag = 35
+
 // ServerManifest is a .ism server manifest: the SMIL 2.0 document that
 // lists the tracks of a presentation and the files holding them.
 type ServerManifest struct {
@@ -102,6 +106,10 @@ func manifestEntry(item smilMedia) (ManifestEntry, error) {
 	if !isPlainFileName(e.Src) {
 		return e, invalidf("src %q is not a plain file name of the asset", e.Src)
 	}
+	if e.SystemLanguage != "" && !isLanguageTag(e.SystemLanguage) {
+		return e, invalidf("systemLanguage %q is not a language tag such as \"en\", \"eng\" or \"pt-BR\" (letters, digits and '-', at most %d characters)",
+			e.SystemLanguage, maxLanguageTag)
+	}
 
 	if item.SystemBitrate != "" {
 		v, err := strconv.ParseUint(item.SystemBitrate, 10, 32)
@@ -123,6 +131,30 @@ func manifestEntry(item smilMedia) (ManifestEntry, error) {
 		}
 	}
 	return e, nil
+}
+
+// isLanguageTag reports whether s has the form of a BCP 47 language tag
+// (RFC 5646) or ISO 639 code: subtags of 1 to 8 ASCII letters or digits
+// separated by single hyphens, the first of letters only. It does not check
+// the subtag registry. The value reaches playlists and manifests, so
+// nothing else may pass.
+func isLanguageTag(s string) bool {
+	if len(s) > maxLanguageTag {
+		return false
+	}
+	for i, sub := range strings.Split(s, "-") {
+		if len(sub) < 1 || len(sub) > 8 {
+			return false
+		}
+		for _, c := range []byte(sub) {
+			letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+			digit := c >= '0' && c <= '9'
+			if !letter && (i == 0 || !digit) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // isPlainFileName reports whether name is a single path element that

@@ -47,6 +47,60 @@ func TestParseServerManifestInvalid(t *testing.T) {
 	}
 }
 
+// TestServerManifestLanguage guards the systemLanguage check: the value
+// reaches HLS LANGUAGE attributes, so only language tags pass, and a value
+// that could end the quoted-string and add playlist lines is rejected
+// with an error naming the .ism and the value.
+func TestServerManifestLanguage(t *testing.T) {
+	tests := []struct {
+		lang string
+		ok   bool
+	}{
+		{"en", true},
+		{"eng", true},
+		{"pt-BR", true},
+		{"zh-Hant-TW", true},
+		{"es-419", true},
+		{"x-private1", true},
+		{"en\",URI=\"http://evil.example/\n#EXT-X-STREAM-INF:BANDWIDTH=1", false},
+		{"en&quot;,URI=&quot;http://evil.example/&#10;#EXT-X-STREAM-INF:BANDWIDTH=1", false},
+		{"en us", false},
+		{"en--us", false},
+		{"-en", false},
+		{"419", false},
+		{"toolongsubtag", false},
+		{strings.Repeat("ab-", 12) + "ab", false},
+		{"é", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.lang, func(t *testing.T) {
+			doc := `<smil><body><switch><audio src="a.mp4" systemLanguage="` + xmlAttr(tc.lang) + `"/></switch></body></smil>`
+			m, err := ParseServerManifest(strings.NewReader(doc), "lang.ism")
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("got %v, want %q accepted", err, tc.lang)
+				}
+				if got := m.Entries[0].SystemLanguage; got != tc.lang {
+					t.Errorf("got language %q, want %q", got, tc.lang)
+				}
+				return
+			}
+			if !errors.Is(err, ErrInvalidMedia) {
+				t.Fatalf("got %v, want ErrInvalidMedia", err)
+			}
+			if !strings.Contains(err.Error(), "lang.ism") || !strings.Contains(err.Error(), "systemLanguage") {
+				t.Errorf("error %q does not name the file and attribute", err)
+			}
+		})
+	}
+}
+
+// xmlAttr escapes s for a double-quoted XML attribute, leaving entity
+// references that s already holds as they are.
+func xmlAttr(s string) string {
+	return strings.NewReplacer(`"`, "&quot;", "<", "&lt;", "\n", "&#10;").Replace(s)
+}
+
 func TestSanitizeTrackName(t *testing.T) {
 	tests := map[string]string{"audio_eng": "audio_eng", "Audio English": "audio_english", "a/b?c": "a_b_c", "x-1": "x-1"}
 	for in, want := range tests {
@@ -73,6 +127,9 @@ func FuzzParseServerManifest(f *testing.F) {
 		for _, e := range m.Entries {
 			if !isPlainFileName(e.Src) {
 				t.Fatalf("accepted src %q", e.Src)
+			}
+			if strings.ContainsAny(e.SystemLanguage, "\"\r\n,") {
+				t.Fatalf("accepted systemLanguage %q", e.SystemLanguage)
 			}
 		}
 	})

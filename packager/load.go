@@ -19,10 +19,14 @@ import (
 // Track.MaxBitrate. Outputs plan with their own targets.
 const DefaultTarget = 6 * time.Second
 
-// maxPresentations bounds the presentation cache. Presentations share
-// their sample tables with the index cache, so an entry costs little
-// beyond the indexes it keeps alive.
+// maxPresentations bounds the number of entries of the presentation
+// cache. Its memory is bounded separately, by presBytes.
 const maxPresentations = 1024
+
+// maxTrackName is the longest track name. The origin's URL parser accepts
+// track names of at most 64 characters, so a longer name would give
+// playlist URIs that no request can reach.
+const maxTrackName = 64
 
 // mediaExtensions are the file name extensions of MP4 files that a
 // synthesized server manifest includes.
@@ -30,12 +34,22 @@ var mediaExtensions = []string{".mp4", ".ismv", ".isma", ".m4a", ".m4v", ".cmfv"
 
 // Loader builds presentations from asset files, caching file indexes and
 // built presentations. It is safe for concurrent use.
+//
+// Memory: the index cache holds at most maxIndexBytes of estimated index
+// memory. The presentation cache holds at most max(maxIndexBytes, 64 MiB)
+// of the tracks' estimated memory, counting a presentation's tracks even
+// where it shares their sample tables with cached indexes. A presentation
+// larger than that bound is rejected. The sample tables both caches keep
+// alive are therefore bounded by their sum.
 type Loader struct {
 	index *indexCache
+	// maxPresBytes bounds the estimated memory of cached presentations.
+	maxPresBytes int64
 
-	mu    sync.Mutex
-	pres  map[presentationKey]*list.Element
-	order *list.List // of *presentationEntry, most recent at the front
+	mu        sync.Mutex
+	pres      map[presentationKey]*list.Element
+	order     *list.List // of *presentationEntry, most recent at the front
+	presBytes int64
 }
 
 type presentationKey struct{ asset, manifest string }
@@ -44,6 +58,7 @@ type presentationEntry struct {
 	key   presentationKey
 	files []FileInfo // the asset listing the presentation was built from
 	p     *Presentation
+	bytes int64
 }
 
 // LoaderStats are the loader's cache counters, for metrics.
@@ -55,15 +70,20 @@ type LoaderStats struct {
 	// IndexBytes is the estimated memory of the cached indexes.
 	IndexBytes    int64
 	Presentations int
+	// PresentationBytes is the estimated memory of the cached
+	// presentations' tracks.
+	PresentationBytes int64
 }
 
 // NewLoader returns a loader whose index cache holds at most
-// maxIndexBytes of estimated index memory.
+// maxIndexBytes of estimated index memory and whose presentation cache
+// holds at most max(maxIndexBytes, 64 MiB).
 func NewLoader(maxIndexBytes int64) *Loader {
 	return &Loader{
-		index: newIndexCache(maxIndexBytes),
-		pres:  map[presentationKey]*list.Element{},
-		order: list.New(),
+		index:        newIndexCache(maxIndexBytes),
+		maxPresBytes: max(maxIndexBytes, minPresentationCacheBytes),
+		pres:         map[presentationKey]*list.Element{},
+		order:        list.New(),
 	}
 }
 
@@ -71,9 +91,10 @@ func NewLoader(maxIndexBytes int64) *Loader {
 func (l *Loader) Stats() LoaderStats {
 	hits, misses, entries, bytes := l.index.stats()
 	l.mu.Lock()
-	n := len(l.pres)
+	n, presBytes := len(l.pres), l.presBytes
 	l.mu.Unlock()
-	return LoaderStats{IndexHits: hits, IndexMisses: misses, IndexEntries: entries, IndexBytes: bytes, Presentations: n}
+	return LoaderStats{IndexHits: hits, IndexMisses: misses, IndexEntries: entries, IndexBytes: bytes,
+		Presentations: n, PresentationBytes: presBytes}
 }
 
 // Load returns the default presentation of an asset. It uses the .ism file
@@ -105,8 +126,13 @@ func (l *Loader) LoadNamed(ctx context.Context, asset, name string, o Opener) (*
 	if err != nil {
 		return nil, err
 	}
+	size := estimatePresentationBytes(p)
+	if size > l.maxPresBytes {
+		return nil, fmt.Errorf("presentation %q of asset %q needs about %d MiB of sample tables, more than the loader's bound of %d MiB; raise the index cache size: %w",
+			p.Name, asset, size>>20, l.maxPresBytes>>20, ErrInvalidMedia)
+	}
 	p.Version = listingVersion(files)
-	l.store(key, files, p)
+	l.store(key, files, p, size)
 	return p, nil
 }
 
@@ -143,26 +169,44 @@ func (l *Loader) cached(key presentationKey, files []FileInfo) *Presentation {
 	}
 	e := el.Value.(*presentationEntry)
 	if !sameListing(e.files, files) {
-		l.order.Remove(el)
-		delete(l.pres, key)
+		l.remove(el)
 		return nil
 	}
 	l.order.MoveToFront(el)
 	return e.p
 }
 
-func (l *Loader) store(key presentationKey, files []FileInfo, p *Presentation) {
+// store caches p, whose estimated size is at most l.maxPresBytes, and
+// evicts the least recently used presentations past the bounds.
+func (l *Loader) store(key presentationKey, files []FileInfo, p *Presentation, size int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if el, ok := l.pres[key]; ok {
-		l.order.Remove(el)
+		l.remove(el)
 	}
-	l.pres[key] = l.order.PushFront(&presentationEntry{key: key, files: files, p: p})
-	for len(l.pres) > maxPresentations {
-		el := l.order.Back()
-		l.order.Remove(el)
-		delete(l.pres, el.Value.(*presentationEntry).key)
+	l.pres[key] = l.order.PushFront(&presentationEntry{key: key, files: files, p: p, bytes: size})
+	l.presBytes += size
+	for len(l.pres) > maxPresentations || l.presBytes > l.maxPresBytes {
+		l.remove(l.order.Back())
 	}
+}
+
+// remove drops one presentation from the cache; l.mu is held.
+func (l *Loader) remove(el *list.Element) {
+	e := el.Value.(*presentationEntry)
+	l.order.Remove(el)
+	delete(l.pres, e.key)
+	l.presBytes -= e.bytes
+}
+
+// estimatePresentationBytes estimates the memory of a presentation's
+// tracks, sample tables included.
+func estimatePresentationBytes(p *Presentation) int64 {
+	n := int64(512)
+	for _, t := range p.Tracks {
+		n += estimateTrackBytes(t)
+	}
+	return n
 }
 
 // listingVersion hashes an asset listing into Presentation.Version.
@@ -211,6 +255,10 @@ func (l *Loader) build(ctx context.Context, asset, manifest string, files []File
 		indexes[e.Src] = idx
 	}
 
+	if err := l.checkIVIdentities(ctx, asset, files, o, indexes); err != nil {
+		return nil, err
+	}
+
 	name := m.Name
 	if manifest == "" {
 		name = asset
@@ -236,7 +284,14 @@ func (l *Loader) indexFile(ctx context.Context, asset string, fi FileInfo, o Ope
 		if c, ok := f.(io.Closer); ok {
 			defer c.Close()
 		}
-		return IndexFile(f, fi.Name)
+		idx, err := IndexFile(f, fi.Name)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range idx.Tracks {
+			t.IVIdentity = ivIdentity(asset, fi, t.TrackID)
+		}
+		return idx, nil
 	})
 }
 
@@ -341,25 +396,36 @@ func pickTrack(idx *FileIndex, e ManifestEntry) (*Track, error) {
 
 // trackName returns the manifest's trackName, sanitized, or a name built
 // from the kind, language and bitrate.
+// from the kind, language and bitrate, cut to maxTrackName characters.
 func trackName(t *Track, manifestName string, bitrate uint32) string {
 	if n := sanitizeTrackName(manifestName); n != "" {
-		return n
+		return truncateName(n, maxTrackName)
 	}
 	kbps := (bitrate + 500) / 1000
 	if t.Kind == KindAudio {
-		return sanitizeTrackName(fmt.Sprintf("audio_%s_%dk", t.Language, kbps))
+		return truncateName(sanitizeTrackName(fmt.Sprintf("audio_%s_%dk", t.Language, kbps)), maxTrackName)
 	}
 	return fmt.Sprintf("%s_%dk", t.Kind, kbps)
 }
 
-// uniqueName appends _2, _3, ... to a name already used.
+// uniqueName appends _2, _3, ... to a name already used, cutting the name
+// so that the result stays within maxTrackName characters.
 func uniqueName(name string, used map[string]bool) string {
 	candidate := name
 	for n := 2; used[candidate]; n++ {
-		candidate = fmt.Sprintf("%s_%d", name, n)
+		suffix := fmt.Sprintf("_%d", n)
+		candidate = truncateName(name, maxTrackName-len(suffix)) + suffix
 	}
 	used[candidate] = true
 	return candidate
+}
+
+// truncateName cuts a sanitized name, which is ASCII, to n bytes.
+func truncateName(name string, n int) string {
+	if len(name) > n {
+		return name[:n]
+	}
+	return name
 }
 
 // setMaxBitrates sets Track.MaxBitrate from the plan at DefaultTarget.

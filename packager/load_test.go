@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -189,5 +190,55 @@ func BenchmarkIndexFile(b *testing.B) {
 		if _, err := IndexFile(f, "video.mp4"); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestTrackNamesFitURLs guards maxTrackName: the origin's URL parser
+// accepts track names of at most 64 characters, so long .ism trackName
+// values are cut, and names that become equal stay unique.
+func TestTrackNamesFitURLs(t *testing.T) {
+	long := strings.Repeat("v", 100)
+	dir := copyAsset(t, "sample.ism")
+	ism := `<smil><body><switch>
+<video src="video_416x234_200k.mp4"><param name="trackName" value="` + long + `"/></video>
+<video src="video_854x480_700k.mp4"><param name="trackName" value="` + long + `x"/></video>
+<audio src="audio_eng_96k.mp4" systemLanguage="` + strings.Repeat("abcdefgh-", 3) + `abcdefgh"/>
+</switch></body></smil>`
+	if err := os.WriteFile(filepath.Join(dir, "long.ism"), []byte(ism), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewLoader(64<<20).Load(context.Background(), "long", newDirOpener(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	want := []string{strings.Repeat("v", 64), strings.Repeat("v", 62) + "_2", "audio_abcdefgh-abcdefgh-abcdefgh-abcdefgh_96k"}
+	for i, tr := range p.Tracks {
+		if len(tr.Name) > maxTrackName {
+			t.Errorf("track %d: name %q has %d characters, more than %d", i, tr.Name, len(tr.Name), maxTrackName)
+		}
+		if i < len(want) && tr.Name != want[i] {
+			t.Errorf("track %d: got name %q, want %q", i, tr.Name, want[i])
+		}
+	}
+}
+
+func TestUniqueNameWithinLimit(t *testing.T) {
+	used := map[string]bool{}
+	base := strings.Repeat("a", maxTrackName)
+	var got []string
+	for range 12 {
+		got = append(got, uniqueName(base, used))
+	}
+	for i, n := range got {
+		if len(n) > maxTrackName {
+			t.Errorf("name %d: %q has %d characters, more than %d", i, n, len(n), maxTrackName)
+		}
+	}
+	if len(used) != len(got) {
+		t.Errorf("got %d distinct names of %d: %q", len(used), len(got), got)
+	}
+	if want := strings.Repeat("a", maxTrackName-3) + "_12"; got[11] != want {
+		t.Errorf("twelfth name %q, want %q", got[11], want)
 	}
 }

@@ -43,7 +43,8 @@ type planResult struct {
 // target duration. Every other track cuts at the sample whose start is
 // nearest each boundary (video renditions at the same sync samples, which
 // they must share). A boundary that would leave any track with an empty
-// segment is dropped, so segments can exceed the target there.
+// segment is dropped, so segments can exceed the target there. A plan of
+// more than 1,000,000 segments is rejected with ErrInvalidMedia.
 func (p *Presentation) Plan(target time.Duration) (*SegmentPlan, error) {
 	if target <= 0 {
 		return nil, fmt.Errorf("planning segments of %q: target duration %v is not positive", p.Name, target)
@@ -99,6 +100,9 @@ func planSegments(p *Presentation, target time.Duration) (*SegmentPlan, error) {
 		end = max(end, convertTicks(t.Duration, t.Timescale, ref.Timescale, true))
 	}
 
+	// Video boundaries are distinct sync samples, so their number is
+	// bounded by the sample table; audio-only boundaries are counted
+	// before they are allocated.
 	var inner []int64
 	if ref.Kind == KindVideo {
 		syncs := syncTimes(ref)
@@ -106,7 +110,15 @@ func planSegments(p *Presentation, target time.Duration) (*SegmentPlan, error) {
 			return nil, err
 		}
 		inner = chooseBoundaries(syncs, int64(step), end)
+		if err := checkSegmentCount(p, ref, uint64(len(inner))+1, target); err != nil {
+			return nil, err
+		}
 	} else {
+		n := (uint64(end) + step - 1) / step
+		if err := checkSegmentCount(p, ref, n, target); err != nil {
+			return nil, err
+		}
+		inner = make([]int64, 0, max(n, 1)-1)
 		for b := int64(step); b < end; b += int64(step) {
 			inner = append(inner, b)
 		}

@@ -91,9 +91,14 @@ const (
 // Track is one rendition of a presentation with its full sample table.
 // A Track is immutable once built and shared between goroutines.
 type Track struct {
-	// Index is the track's position in Presentation.Tracks. It is part of
-	// every IV derived for the track, so it must be stable for an asset.
+	// Index is the track's position in Presentation.Tracks. It differs
+	// between presentations of one asset, so no IV depends on it.
 	Index int
+	// IVIdentity identifies the track's source in every IV derived for it
+	// (see SampleIV and SegmentIV): a hash of the asset, file name, file
+	// version (size, modification time, ETag) and track ID. The loader
+	// rejects an asset in which two tracks share it.
+	IVIdentity uint32
 	// Name is unique within the presentation and safe in a URL path
 	// element: lowercase letters, digits, '_' and '-' only.
 	Name string

@@ -52,29 +52,58 @@ const (
 	ContainerFMP4 Container = 2
 )
 
-// SegmentIV returns the explicit AES-128-CBC IV of one HLS segment: byte 0
-// is the container, bytes 2-3 the track index and bytes 8-15 the segment
-// number, all big-endian. Playlists carry it in EXT-X-KEY's IV attribute,
-// so no two segments, tracks or containers under one key share an IV
-// (RFC 8216 section 5.2 lets the IV attribute override the media sequence
-// number rule).
-func SegmentIV(c Container, trackIndex, segment int) [16]byte {
+// MaxTrackSamples is the largest number of samples a track may have: a
+// CENC IV has 32 bits for the sample index. The indexer enforces it
+// through its per-file sample limit, which is lower.
+const MaxTrackSamples = 1 << 32
+
+// MaxSegmentIndex bounds the segment index in SegmentIV, which has 24
+// bits for it. The planner's segment limit is lower.
+const MaxSegmentIndex = 1<<24 - 1
+
+// The IV rule, for every key: no (key, counter block) pair encrypts two
+// different plaintexts. Locators share one key between all tracks and all
+// presentations of an asset. So every IV starts with Track.IVIdentity,
+// which depends on the source file version and track, not on the track's
+// position in a presentation. The rest of the IV identifies the plaintext
+// within the track.
+//
+// NOTE: IVIdentity is a 32-bit hash. The loader rejects two tracks of one
+// asset with the same value, but a track of a file version that was
+// replaced can still, with probability about 2^-32 per pair, share it
+// with a track of the asset's current files.
+
+// SegmentIV returns the explicit AES-128-CBC IV of HLS segment index
+// segment of track t, which holds the samples r. Byte 0 is the container,
+// bytes 1-4 t.IVIdentity, bytes 5-8 r.Start, bytes 9-12 r.End and bytes
+// 13-15 the segment index, all big-endian. A segment's plaintext is
+// determined by its container, track, sample range and, for fMP4, the
+// mfhd sequence number, which is the segment number. Plans with other
+// targets cut other ranges, so all of these go into the IV. Playlists
+// carry it in EXT-X-KEY's IV attribute, which overrides the media sequence
+// number as IV (RFC 8216 section 5.2), and the segment path encrypts with
+// the same value.
+func SegmentIV(c Container, t *Track, r SampleRange, segment int) [16]byte {
 	var iv [16]byte
 	iv[0] = byte(c)
-	binary.BigEndian.PutUint16(iv[2:4], uint16(trackIndex))
-	binary.BigEndian.PutUint64(iv[8:16], uint64(segment))
+	binary.BigEndian.PutUint32(iv[1:5], t.IVIdentity)
+	binary.BigEndian.PutUint32(iv[5:9], uint32(r.Start))
+	binary.BigEndian.PutUint32(iv[9:13], uint32(r.End))
+	iv[13], iv[14], iv[15] = byte(segment>>16), byte(segment>>8), byte(segment)
 	return iv
 }
 
-// SampleIV returns the 8-byte CENC IV of one sample: the track index in the
-// top 16 bits and the sample's index within its track in the low 48 bits.
-// AES-CTR then counts 16-byte blocks in the low 8 bytes of the counter
-// block (ISO/IEC 23001-7 section 9.3), so the counter blocks of different
-// samples and tracks under one key never overlap. DASH and Smooth output of
-// the same sample use the same IV and the same subsample ranges, so they
-// produce the same ciphertext for the same plaintext.
-func SampleIV(trackIndex, sampleIndex int) [8]byte {
+// SampleIV returns the 8-byte CENC IV of one sample: the track's
+// IVIdentity in the top 32 bits and the sample's index within its track
+// in the low 32 bits. AES-CTR then counts 16-byte blocks in the low 8
+// bytes of the counter block (ISO/IEC 23001-7 section 9.3), so the counter
+// blocks of different samples and tracks under one key never overlap. A
+// sample's plaintext and subsample ranges do not depend on the segment
+// plan, so every plan, and DASH and Smooth output alike, may use the same
+// IV for it.
+func SampleIV(identity uint32, sampleIndex int) [8]byte {
 	var iv [8]byte
-	binary.BigEndian.PutUint64(iv[:], uint64(trackIndex)<<48|uint64(sampleIndex)&(1<<48-1))
+	binary.BigEndian.PutUint32(iv[:4], identity)
+	binary.BigEndian.PutUint32(iv[4:], uint32(sampleIndex))
 	return iv
 }

@@ -71,8 +71,7 @@ func build(p *packager.Presentation, plan *packager.SegmentPlan, opts *Options) 
 	// minBufferTime is the longest segment: with bandwidth set to the peak
 	// segment bitrate, a client that buffered one segment never stalls.
 	longest = (longest + time.Millisecond - 1).Truncate(time.Millisecond)
-	total, minBuffer := mpd.Duration(p.Duration), mpd.Duration(longest)
-	m := mpd.NewMPD(mpd.DashProfile(opts.Profile), total.String(), minBuffer.String())
+	m := mpd.NewMPD(mpd.DashProfile(opts.Profile), formatDuration(p.Duration), formatDuration(longest))
 	if len(video) > 0 {
 		if err := addVideoSet(m, video, opts); err != nil {
 			return nil, err

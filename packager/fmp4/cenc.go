@@ -24,9 +24,12 @@ const sencFlagSubsamples = 0x2
 // 23001-7 'cenc' scheme and writes the matching sample auxiliary
 // information. It is built per request and holds no state between calls.
 type sampleEncryption struct {
-	block      cipher.Block
-	trackIndex int
-	first      int
+	block cipher.Block
+	// identity is the track's IVIdentity and first the index of the
+	// fragment's first sample in the track; together they give each
+	// sample's IV (packager.SampleIV).
+	identity uint32
+	first    int
 	// subsamples is set for video, whose samples have subsample ranges in
 	// scratch.ranges. Audio samples are encrypted whole.
 	subsamples bool
@@ -37,7 +40,7 @@ type sampleEncryption struct {
 // the clear data. Call release when the fragment is written.
 func newSampleEncryption(t *packager.Track, first int, samples []packager.Sample, data []byte,
 	key [16]byte) (sampleEncryption, error) {
-	enc := sampleEncryption{block: blockFor(key), trackIndex: t.Index, first: first}
+	enc := sampleEncryption{block: blockFor(key), identity: t.IVIdentity, first: first}
 
 	switch t.Kind {
 	case packager.KindAudio:
@@ -236,7 +239,7 @@ func (e *sampleEncryption) appendSencPayload(dst []byte, sampleCount int) []byte
 	dst = appendUint32(dst, uint32(sampleCount))
 
 	for i := range sampleCount {
-		iv := packager.SampleIV(e.trackIndex, e.first+i)
+		iv := packager.SampleIV(e.identity, e.first+i)
 		dst = append(dst, iv[:]...)
 		if !e.subsamples {
 			continue
@@ -263,7 +266,7 @@ func (e *sampleEncryption) encrypt(payload []byte, samples []packager.Sample) {
 		sample := payload[pos : pos+int(s.Size)]
 		pos += int(s.Size)
 
-		iv := packager.SampleIV(e.trackIndex, e.first+i)
+		iv := packager.SampleIV(e.identity, e.first+i)
 		copy(counter[:ivSize], iv[:])
 		stream := cipher.NewCTR(e.block, counter[:])
 		if !e.subsamples {

@@ -96,7 +96,7 @@ func checkAuxInfo(t *testing.T, src *sourceTrack, seg []byte, r packager.SampleR
 	}
 
 	for i := range n {
-		iv := packager.SampleIV(src.Index, r.Start+i)
+		iv := packager.SampleIV(src.IVIdentity, r.Start+i)
 		if !bytes.Equal(senc.IVs[i], iv[:]) {
 			t.Errorf("sample %d: senc IV %x, want %x", r.Start+i, []byte(senc.IVs[i]), iv)
 		}
@@ -128,7 +128,7 @@ func checkAuxInfo(t *testing.T, src *sourceTrack, seg []byte, r packager.SampleR
 	}
 	pos := int(frag.Moof.StartPos) + int(traf.Saio.Offset[0])
 	whole := append(packageInitForParse(t, src), seg...)
-	iv := packager.SampleIV(src.Index, r.Start)
+	iv := packager.SampleIV(src.IVIdentity, r.Start)
 	if pos+ivSize > len(whole) || !bytes.Equal(whole[pos:pos+ivSize], iv[:]) {
 		t.Errorf("saio offset %d does not point at the first IV", traf.Saio.Offset[0])
 	}

@@ -19,8 +19,9 @@ var testKey = packager.ContentKey{
 
 var cenc = packager.Protection{Scheme: packager.SchemeCENC, Key: testKey}
 
-// testMedia is one source track of the test set. Index is unique across
-// the set, as track indexes are within a presentation sharing one key.
+// testMedia is one source track of the test set. index is unique across
+// the set and gives each track its own IVIdentity, as the loader ensures
+// for the tracks of an asset sharing one key.
 type testMedia struct {
 	name  string
 	path  func(testing.TB) string

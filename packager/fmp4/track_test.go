@@ -50,7 +50,8 @@ func loadTrack(tb testing.TB, path string, trakNr, index int) *sourceTrack {
 	mdia := trak.Mdia
 	stbl := mdia.Minf.Stbl
 	t := &packager.Track{
-		Index: index, Name: filepath.Base(path), File: filepath.Base(path), TrackID: trak.Tkhd.TrackID,
+		Index: index, IVIdentity: 0x5eed0000 + uint32(index),
+		Name: filepath.Base(path), File: filepath.Base(path), TrackID: trak.Tkhd.TrackID,
 		Language: mdia.Mdhd.GetLanguage(), Timescale: mdia.Mdhd.Timescale,
 	}
 

@@ -1,12 +1,20 @@
 package hls
 
-import "strconv"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/lockstream/lockstream/packager"
+)
 
 // attrList appends an attribute list (RFC 8216 section 4.2) to a tag line,
-// writing the commas between attributes.
+// writing the commas between attributes. err records the first value that
+// could not be written; the caller checks it before using buf.
 type attrList struct {
 	buf []byte
 	n   int
+	err error
 }
 
 func (a *attrList) name(name string) {
@@ -24,9 +32,18 @@ func (a *attrList) enum(name, value string) {
 	a.buf = append(a.buf, value...)
 }
 
-// quoted appends a quoted string. Callers pass values without '"' or line
-// breaks, which a quoted-string cannot hold.
+// quoted appends a quoted string. RFC 8216 section 4.2: a quoted-string
+// "MUST NOT include a double quote, carriage return or line feed", and
+// one that did could end the attribute or the tag and inject another, so
+// such a value is rejected.
 func (a *attrList) quoted(name, value string) {
+	if strings.ContainsAny(value, "\"\r\n") {
+		if a.err == nil {
+			a.err = fmt.Errorf("attribute %s value %q contains a double quote or line break, which a quoted-string cannot hold: %w",
+				name, value, packager.ErrInvalidMedia)
+		}
+		return
+	}
 	a.name(name)
 	a.buf = append(a.buf, '"')
 	a.buf = append(a.buf, value...)

@@ -79,7 +79,7 @@ func fixture(o fixtureOptions) (*packager.Presentation, *packager.SegmentPlan) {
 
 func videoTrack(index int, name string, width, height uint16, rate int, codec, sps, pps string, o fixtureOptions) *packager.Track {
 	t := &packager.Track{
-		Index: index, Name: name, Kind: packager.KindVideo, File: name + ".mp4", TrackID: 1,
+		Index: index, IVIdentity: 0xc0de0000 + uint32(index), Name: name, Kind: packager.KindVideo, File: name + ".mp4", TrackID: 1,
 		Codec: packager.CodecAVC1, CodecString: codec, Language: "und",
 		Timescale: videoTimescale, Width: width, Height: height,
 		FrameRate:     packager.Rational{Num: 24, Den: 1},
@@ -105,7 +105,7 @@ func videoTrack(index int, name string, width, height uint16, rate int, codec, s
 
 func audioTrack(index int, lang string, o fixtureOptions) *packager.Track {
 	t := &packager.Track{
-		Index: index, Name: "audio_" + lang, Kind: packager.KindAudio, File: "audio_" + lang + "_96k.mp4", TrackID: 1,
+		Index: index, IVIdentity: 0xc0de0000 + uint32(index), Name: "audio_" + lang, Kind: packager.KindAudio, File: "audio_" + lang + "_96k.mp4", TrackID: 1,
 		Codec: packager.CodecAAC, CodecString: "mp4a.40.2", Language: lang,
 		Timescale: audioTimescale, SampleRate: audioTimescale, Channels: 2,
 		AudioSpecificConfig: mustHex("119056e500"), AudioObjectType: 2,

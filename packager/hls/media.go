@@ -65,7 +65,7 @@ func newMediaPlaylist(t *packager.Track, spans []span, opts *Options, version in
 			Duration: float64(s.dur) / float64(t.Timescale),
 		}
 		if keyURI != "" {
-			seg.Key = segmentKey(keyURI, opts.Container, t.Index, i)
+			seg.Key = segmentKey(keyURI, opts.Container, t, s, i)
 		}
 		if err := pl.AppendSegment(seg); err != nil {
 			return nil, err
@@ -83,12 +83,13 @@ func newMediaPlaylist(t *packager.Track, spans []span, opts *Options, version in
 	return pl, nil
 }
 
-// segmentKey returns the EXT-X-KEY of segment index i of track
-// trackIndex. RFC 8216 section 5.2 lets the IV attribute override the
-// media sequence number as IV, and an IV applies to the segments up to
-// the next EXT-X-KEY, so every segment needs its own tag.
-func segmentKey(uri string, c packager.Container, trackIndex, i int) *m3u8.Key {
-	iv := packager.SegmentIV(c, trackIndex, i)
+// segmentKey returns the EXT-X-KEY of segment index i of track t, which
+// spans s. RFC 8216 section 5.2 lets the IV attribute override the media
+// sequence number as IV, and an IV applies to the segments up to the next
+// EXT-X-KEY, so every segment needs its own tag. The origin's segment
+// path encrypts with the same packager.SegmentIV.
+func segmentKey(uri string, c packager.Container, t *packager.Track, s span, i int) *m3u8.Key {
+	iv := packager.SegmentIV(c, t, packager.SampleRange{Start: s.first, End: s.end}, i)
 	var text [2 + 2*len(iv)]byte
 	text[0], text[1] = '0', 'x'
 	hex.Encode(text[2:], iv[:])

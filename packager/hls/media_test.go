@@ -89,7 +89,7 @@ func checkMedia(t *testing.T, track *packager.Track, plan *packager.SegmentPlan,
 	}
 
 	checkVersion(t, opts, text)
-	checkKeys(t, track, opts, segs, text)
+	checkKeys(t, track, plan, opts, segs, text)
 }
 
 func checkVersion(t *testing.T, opts *Options, text []byte) {
@@ -107,7 +107,7 @@ func checkVersion(t *testing.T, opts *Options, text []byte) {
 	}
 }
 
-func checkKeys(t *testing.T, track *packager.Track, opts *Options, segs []*m3u8.MediaSegment, text []byte) {
+func checkKeys(t *testing.T, track *packager.Track, plan *packager.SegmentPlan, opts *Options, segs []*m3u8.MediaSegment, text []byte) {
 	t.Helper()
 	mapAt := bytes.Index(text, []byte("#EXT-X-MAP:"))
 	keyAt := bytes.Index(text, []byte("#EXT-X-KEY:"))
@@ -132,7 +132,7 @@ func checkKeys(t *testing.T, track *packager.Track, opts *Options, segs []*m3u8.
 		if s.Key == nil {
 			t.Fatalf("segment %d has no key", i+1)
 		}
-		iv := packager.SegmentIV(opts.Container, track.Index, i)
+		iv := packager.SegmentIV(opts.Container, track, plan.Ranges[track.Index][i], i)
 		if want := "0x" + hexString(iv[:]); s.Key.IV != want {
 			t.Errorf("segment %d: IV = %s, want %s", i+1, s.Key.IV, want)
 		}

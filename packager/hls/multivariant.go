@@ -77,6 +77,7 @@ func WriteMultivariant(dst []byte, p *packager.Presentation, plan *packager.Segm
 	nameGroups(groups)
 
 	legacy := version == VersionLegacy
+	start := len(dst)
 	dst = append(dst, "#EXTM3U\n#EXT-X-VERSION:"...)
 	dst = strconv.AppendInt(dst, int64(version), 10)
 	dst = append(dst, '\n')
@@ -84,10 +85,23 @@ func WriteMultivariant(dst []byte, p *packager.Presentation, plan *packager.Segm
 		dst = append(dst, "#EXT-X-INDEPENDENT-SEGMENTS\n"...)
 	}
 
+	out, err := appendVariants(dst, videos, groups, legacy)
+	if err != nil {
+		return dst[:start], fmt.Errorf("writing HLS multivariant playlist of %q: %w", p.Name, err)
+	}
+	return out, nil
+}
+
+// appendVariants appends the EXT-X-MEDIA tags of the audio groups and the
+// EXT-X-STREAM-INF tags of the variant streams.
+func appendVariants(dst []byte, videos []rendition, groups []*audioGroup, legacy bool) ([]byte, error) {
+	var err error
 	if len(videos) == 0 {
 		for _, g := range groups {
 			for _, r := range g.renditions {
-				dst = appendStreamInf(dst, r, nil, legacy)
+				if dst, err = appendStreamInf(dst, r, nil, legacy); err != nil {
+					return nil, err
+				}
 			}
 		}
 		return dst, nil
@@ -95,15 +109,21 @@ func WriteMultivariant(dst []byte, p *packager.Presentation, plan *packager.Segm
 
 	for _, g := range groups {
 		for i, r := range g.renditions {
-			dst = appendMedia(dst, r, g.id, i == 0, legacy)
+			if dst, err = appendMedia(dst, r, g.id, i == 0, legacy); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for _, v := range videos {
 		if len(groups) == 0 {
-			dst = appendStreamInf(dst, v, nil, legacy)
+			if dst, err = appendStreamInf(dst, v, nil, legacy); err != nil {
+				return nil, err
+			}
 		}
 		for _, g := range groups {
-			dst = appendStreamInf(dst, v, g, legacy)
+			if dst, err = appendStreamInf(dst, v, g, legacy); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return dst, nil
@@ -133,7 +153,7 @@ func nameGroups(groups []*audioGroup) {
 }
 
 // appendMedia appends the EXT-X-MEDIA tag of audio rendition r.
-func appendMedia(dst []byte, r rendition, groupID string, isDefault bool, legacy bool) []byte {
+func appendMedia(dst []byte, r rendition, groupID string, isDefault bool, legacy bool) ([]byte, error) {
 	t := r.track
 	a := attrList{buf: append(dst, "#EXT-X-MEDIA:"...)}
 	a.enum("TYPE", "AUDIO")
@@ -148,12 +168,15 @@ func appendMedia(dst []byte, r rendition, groupID string, isDefault bool, legacy
 		a.quoted("CHANNELS", strconv.Itoa(int(t.Channels)))
 	}
 	a.quoted("URI", r.uri)
-	return append(a.buf, '\n')
+	if a.err != nil {
+		return dst, fmt.Errorf("audio rendition %q: %w", t.Name, a.err)
+	}
+	return append(a.buf, '\n'), nil
 }
 
 // appendStreamInf appends the EXT-X-STREAM-INF tag and URI of variant
 // stream v, with the renditions of group g when g is not nil.
-func appendStreamInf(dst []byte, v rendition, g *audioGroup, legacy bool) []byte {
+func appendStreamInf(dst []byte, v rendition, g *audioGroup, legacy bool) ([]byte, error) {
 	t := v.track
 	peak, average := v.peak, v.average
 	codecs := t.CodecString
@@ -180,9 +203,12 @@ func appendStreamInf(dst []byte, v rendition, g *audioGroup, legacy bool) []byte
 	if g != nil {
 		a.quoted("AUDIO", g.id)
 	}
+	if a.err != nil {
+		return dst, fmt.Errorf("variant stream %q: %w", t.Name, a.err)
+	}
 	dst = append(a.buf, '\n')
 	dst = append(dst, v.uri...)
-	return append(dst, '\n')
+	return append(dst, '\n'), nil
 }
 
 // groupAverage returns the highest average bitrate in g, the share of the
