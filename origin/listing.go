@@ -27,7 +27,10 @@ type listingCache struct {
 }
 
 type listingEntry struct {
-	infos   []storage.ObjectInfo
+	infos []storage.ObjectInfo
+	// files is infos converted for the packager once, shared read-only
+	// by every request until the entry expires.
+	files   []packager.FileInfo
 	expires time.Time
 }
 
@@ -36,25 +39,41 @@ func newListingCache(now func() time.Time) *listingCache {
 }
 
 func (c *listingCache) list(ctx context.Context, store storage.Store, asset string) ([]storage.ObjectInfo, error) {
+	e, err := c.entry(ctx, store, asset)
+	return e.infos, err
+}
+
+// files returns the listing in the packager's form. The slice is shared
+// and must not be modified.
+func (c *listingCache) files(ctx context.Context, store storage.Store, asset string) ([]packager.FileInfo, error) {
+	e, err := c.entry(ctx, store, asset)
+	return e.files, err
+}
+
+func (c *listingCache) entry(ctx context.Context, store storage.Store, asset string) (listingEntry, error) {
 	now := c.now()
 	c.mu.Lock()
 	e, ok := c.entries[asset]
 	c.mu.Unlock()
 	if ok && now.Before(e.expires) {
-		return e.infos, nil
+		return e, nil
 	}
 
 	infos, err := store.List(ctx, asset)
 	if err != nil {
-		return nil, err
+		return listingEntry{}, err
+	}
+	e = listingEntry{infos: infos, files: make([]packager.FileInfo, len(infos)), expires: now.Add(listingTTL)}
+	for i, info := range infos {
+		e.files[i] = fileInfo(info)
 	}
 	c.mu.Lock()
 	if len(c.entries) >= maxListings {
 		clear(c.entries)
 	}
-	c.entries[asset] = listingEntry{infos: infos, expires: now.Add(listingTTL)}
+	c.entries[asset] = e
 	c.mu.Unlock()
-	return infos, nil
+	return e, nil
 }
 
 // forget drops an asset's listing, after a read found a file changed.
@@ -104,16 +123,10 @@ func (a assetOpener) open(ctx context.Context, name string) (storage.Object, err
 	return a.store.Open(ctx, a.asset, name)
 }
 
+// List returns the asset's listing from the listing cache. The slice is
+// shared and must not be modified; the packager only reads it.
 func (a assetOpener) List(ctx context.Context) ([]packager.FileInfo, error) {
-	infos, err := a.listings.list(ctx, a.store, a.asset)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]packager.FileInfo, len(infos))
-	for i, info := range infos {
-		out[i] = fileInfo(info)
-	}
-	return out, nil
+	return a.listings.files(ctx, a.store, a.asset)
 }
 
 func fileInfo(info storage.ObjectInfo) packager.FileInfo {

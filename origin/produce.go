@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/lockstream/lockstream/packager"
+	"github.com/lockstream/lockstream/packager/smooth"
 	"github.com/lockstream/lockstream/policy"
 	"github.com/lockstream/lockstream/storage"
 )
@@ -29,6 +30,7 @@ type producer struct {
 	store    storage.Store
 	loader   *packager.Loader
 	listings *listingCache
+	files    *fileCache
 	keys     KeySource
 	// deriver writes derived key tokens into HLS playlists; nil disables
 	// them.
@@ -38,22 +40,36 @@ type producer struct {
 	dashTarget   time.Duration
 	smoothTarget time.Duration
 
-	// buffers recycles segment build buffers between requests.
+	// buffers recycles segment build buffers between requests, and heads
+	// the smaller buffers of fMP4 headers.
 	buffers sync.Pool
+	heads   sync.Pool
+
+	smoothMu      sync.Mutex
+	smoothLookups map[*packager.Presentation]*smooth.Manifest
 }
 
 var _ Producer = (*producer)(nil)
 
 func newProducer(cfg Config, store storage.Store, keys KeySource) *producer {
 	return &producer{
-		store:        store,
-		loader:       packager.NewLoader(int64(cfg.IndexCacheMiB) << 20),
-		listings:     newListingCache(time.Now),
-		keys:         keys,
-		hlsTarget:    cfg.HLSTargetDuration,
-		dashTarget:   cfg.DASHTargetDuration,
-		smoothTarget: cfg.SmoothTargetDuration,
+		store:         store,
+		loader:        packager.NewLoader(int64(cfg.IndexCacheMiB) << 20),
+		listings:      newListingCache(time.Now),
+		files:         newFileCache(time.Now),
+		smoothLookups: map[*packager.Presentation]*smooth.Manifest{},
+		keys:          keys,
+		hlsTarget:     cfg.HLSTargetDuration,
+		dashTarget:    cfg.DASHTargetDuration,
+		smoothTarget:  cfg.SmoothTargetDuration,
 	}
+}
+
+// Close closes the asset files the producer keeps open. Requests still
+// reading finish first: their files close when they are done.
+func (p *producer) Close() error {
+	p.files.close()
+	return nil
 }
 
 // CacheStats reports the index cache counters for /metrics.
@@ -191,36 +207,55 @@ func (p *producer) keyToken(ctx context.Context, req *StreamRequest, prot packag
 // entityTag hashes everything an output depends on: the build, the
 // request's resource, the protection's key ID (never the key), the base
 // URL written into manifests, and the identity of every track's file.
+// Strings go in with their length in front, numbers as 8 big-endian bytes.
 func entityTag(req *StreamRequest, pres *packager.Presentation, prot packager.Protection, keyToken string) string {
-	h := sha256.New()
-	var num [8]byte
-	writeField := func(s string) {
-		binary.BigEndian.PutUint64(num[:], uint64(len(s)))
-		h.Write(num[:])
-		h.Write([]byte(s))
-	}
+	// The fields fit the stack buffer for all but very long names and
+	// URLs, so hashing one request allocates only the result.
+	var stack [512]byte
+	b := stack[:0]
+	var locator [36]byte
+	encodeUUID(locator[:], req.Locator)
 
-	writeField(buildVersion)
-	writeField(req.Locator.String())
-	writeField(req.Name)
-	writeField(req.Kind.String())
-	writeField(string(req.Format))
-	writeField(req.Track)
-	writeField(req.Stream)
-	writeField(req.BaseURL)
-	binary.BigEndian.PutUint64(num[:], uint64(req.Segment))
-	h.Write(num[:])
-	binary.BigEndian.PutUint64(num[:], req.Time)
-	h.Write(num[:])
-	binary.BigEndian.PutUint64(num[:], uint64(req.Bitrate))
-	h.Write(num[:])
-	writeField(prot.Scheme.String())
-	h.Write(prot.Key.ID[:])
-	writeField(pres.Version)
-	writeField(keyToken)
+	b = appendField(b, buildVersion)
+	b = appendField(b, string(locator[:]))
+	b = appendField(b, req.Name)
+	b = appendField(b, req.Kind.String())
+	b = appendField(b, string(req.Format))
+	b = appendField(b, req.Track)
+	b = appendField(b, req.Stream)
+	b = appendField(b, req.BaseURL)
+	b = binary.BigEndian.AppendUint64(b, uint64(req.Segment))
+	b = binary.BigEndian.AppendUint64(b, req.Time)
+	b = binary.BigEndian.AppendUint64(b, uint64(req.Bitrate))
+	b = appendField(b, prot.Scheme.String())
+	b = append(b, prot.Key.ID[:]...)
+	b = appendField(b, pres.Version)
+	b = appendField(b, keyToken)
 
-	sum := h.Sum(nil)
-	return `"` + hex.EncodeToString(sum[:16]) + `"`
+	sum := sha256.Sum256(b)
+	var tag [2 + 2*16]byte
+	tag[0], tag[len(tag)-1] = '"', '"'
+	hex.Encode(tag[1:], sum[:16])
+	return string(tag[:])
+}
+
+func appendField(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// encodeUUID writes the canonical text form of id, as uuid.UUID.String
+// returns it, into dst without allocating.
+func encodeUUID(dst []byte, id uuid.UUID) {
+	hex.Encode(dst[0:8], id[0:4])
+	dst[8] = '-'
+	hex.Encode(dst[9:13], id[4:6])
+	dst[13] = '-'
+	hex.Encode(dst[14:18], id[6:8])
+	dst[18] = '-'
+	hex.Encode(dst[19:23], id[8:10])
+	dst[23] = '-'
+	hex.Encode(dst[24:], id[10:])
 }
 
 // buildVersion is part of every ETag, so a new build that changes output

@@ -2,8 +2,8 @@ package origin
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/lockstream/lockstream/packager"
@@ -11,6 +11,7 @@ import (
 	"github.com/lockstream/lockstream/packager/fmp4"
 	"github.com/lockstream/lockstream/packager/smooth"
 	"github.com/lockstream/lockstream/packager/ts"
+	"github.com/lockstream/lockstream/storage"
 )
 
 // target returns the segment duration the request's format plans with.
@@ -60,53 +61,47 @@ func (p *producer) segment(ctx context.Context, j *job) (*Output, error) {
 	r := plan.Ranges[t.Index][index]
 	samples := t.Samples[r.Start:r.End]
 
-	buf := p.getBuffer()
-	data, err := p.readSamples(ctx, j, t, r, buf.data[:0])
-	if err != nil {
-		p.putBuffer(buf)
+	data := p.getBuffer()
+	if data.data, err = p.readSamples(ctx, j, t, r, data.data[:0]); err != nil {
+		p.putBuffer(data)
 		return nil, err
 	}
-	buf.data = data
 
-	out := p.getBuffer()
-	container := packager.ContainerFMP4
-	switch j.req.Format {
-	case FormatHLSTS, FormatHLSTSv3:
-		container = packager.ContainerTS
-		out.data, err = ts.Segment(out.data[:0], t, samples, data)
-	default:
+	b := &segmentBuild{}
+	if j.req.Format == FormatHLSTS || j.req.Format == FormatHLSTSv3 {
+		err = p.buildTS(b, t, samples, data)
+	} else {
+		// HLS AES-128 encrypts the clear fMP4 segment as a whole below.
 		prot := j.prot
 		if prot.Scheme == packager.SchemeCBC {
 			prot = packager.Protection{}
 		}
-		out.data, err = fmp4.Segment(out.data[:0], t, uint32(j.req.Segment), r.Start, samples, data, prot)
+		err = p.buildFMP4(b, data, func(dst []byte) ([]byte, error) {
+			return fmp4.SegmentHeader(dst, t, uint32(j.req.Segment), r.Start, samples, data.data, prot)
+		})
 	}
-	p.putBuffer(buf)
 	if err != nil {
-		p.putBuffer(out)
 		return nil, err
 	}
 
 	if j.prot.Scheme == packager.SchemeCBC {
-		// RFC 8216 section 4.3.2.4: the whole segment is encrypted, with
-		// the explicit IV the playlist's EXT-X-KEY carries.
-		enc := p.getBuffer()
-		iv := packager.SegmentIV(container, t, r, index)
-		enc.data = cbc.Encrypt(enc.data[:0], out.data, j.prot.Key.Value, iv)
-		p.putBuffer(out)
-		out = enc
+		container := packager.ContainerFMP4
+		if b.ts {
+			container = packager.ContainerTS
+		}
+		p.encryptCBC(b, j.prot.Key.Value, packager.SegmentIV(container, t, r, index))
 	}
 
 	contentType := mp4ContentType(t)
-	if container == packager.ContainerTS {
+	if b.ts {
 		contentType = "video/mp2t"
 	}
-	return &Output{Body: out.data, ContentType: contentType, ETag: j.etag, Release: func() { p.putBuffer(out) }}, nil
+	return p.output(b, contentType, j.etag), nil
 }
 
 // fragment builds one Smooth Streaming fragment.
 func (p *producer) fragment(ctx context.Context, j *job) (*Output, error) {
-	m, err := p.smoothIndex(j)
+	m, err := p.smoothLookup(j)
 	if err != nil {
 		return nil, err
 	}
@@ -121,38 +116,134 @@ func (p *producer) fragment(ctx context.Context, j *job) (*Output, error) {
 	t := j.pres.Tracks[trackIndex]
 	r := plan.Ranges[trackIndex][index]
 
-	buf := p.getBuffer()
-	data, err := p.readSamples(ctx, j, t, r, buf.data[:0])
-	if err != nil {
-		p.putBuffer(buf)
+	data := p.getBuffer()
+	if data.data, err = p.readSamples(ctx, j, t, r, data.data[:0]); err != nil {
+		p.putBuffer(data)
 		return nil, err
 	}
-	buf.data = data
 
+	b := &segmentBuild{}
+	err = p.buildFMP4(b, data, func(dst []byte) ([]byte, error) {
+		return fmp4.SmoothFragmentHeader(dst, t, uint32(index+1), r.Start, t.Samples[r.Start:r.End], data.data, smooth.TimeScale, j.prot)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p.output(b, mp4ContentType(t), j.etag), nil
+}
+
+// segmentBuild is a built segment in pooled buffers: head, followed by
+// tail when tail is not nil.
+type segmentBuild struct {
+	head, tail *segmentBuffer
+	ts         bool
+}
+
+// buildTS muxes the sample data into an MPEG-TS segment and returns the
+// data buffer to the pool: TS interleaves packet headers with the data,
+// so it is copied.
+func (p *producer) buildTS(b *segmentBuild, t *packager.Track, samples []packager.Sample, data *segmentBuffer) error {
 	out := p.getBuffer()
-	out.data, err = fmp4.SmoothFragment(out.data[:0], t, uint32(index+1), r.Start, t.Samples[r.Start:r.End], data, smooth.TimeScale, j.prot)
-	p.putBuffer(buf)
+	var err error
+	out.data, err = ts.Segment(out.data[:0], t, samples, data.data)
+	p.putBuffer(data)
 	if err != nil {
 		p.putBuffer(out)
-		return nil, err
+		return err
 	}
-	return &Output{Body: out.data, ContentType: mp4ContentType(t), ETag: j.etag, Release: func() { p.putBuffer(out) }}, nil
+	b.head, b.ts = out, true
+	return nil
+}
+
+// buildFMP4 writes the boxes before the sample data with writeHeader and
+// keeps data as the segment's tail, so the sample data is sent from the
+// buffer it was read into. With CENC, writeHeader encrypts data in place.
+func (p *producer) buildFMP4(b *segmentBuild, data *segmentBuffer, writeHeader func(dst []byte) ([]byte, error)) error {
+	head := p.getHeadBuffer()
+	var err error
+	head.data, err = writeHeader(head.data[:0])
+	if err != nil {
+		p.putBuffer(head)
+		p.putBuffer(data)
+		return err
+	}
+	b.head, b.tail = head, data
+	return nil
+}
+
+// encryptCBC replaces the built segment by its AES-128-CBC encryption,
+// the whole-segment encryption of RFC 8216 section 4.3.2.4 with the
+// explicit IV that the playlist's EXT-X-KEY carries.
+func (p *producer) encryptCBC(b *segmentBuild, key, iv [16]byte) {
+	if b.tail == nil {
+		b.head.data = cbc.EncryptInPlace(b.head.data, key, iv)
+		return
+	}
+	enc := p.getBuffer()
+	var tail []byte
+	if b.tail != nil {
+		tail = b.tail.data
+	}
+	enc.data = cbc.EncryptParts(enc.data[:0], key, iv, b.head.data, tail)
+	p.release(b)
+	b.head, b.tail = enc, nil
+}
+
+// output wraps a built segment in an Output that returns its buffers to
+// the pool when the response is written.
+func (p *producer) output(b *segmentBuild, contentType, etag string) *Output {
+	out := &Output{Body: b.head.data, ContentType: contentType, ETag: etag, Release: func() { p.release(b) }}
+	if b.tail != nil {
+		out.Tail = b.tail.data
+	}
+	return out
+}
+
+func (p *producer) release(b *segmentBuild) {
+	p.putBuffer(b.head)
+	if b.tail != nil {
+		p.putBuffer(b.tail)
+	}
 }
 
 // readSamples reads the sample data of one segment from the track's file.
 func (p *producer) readSamples(ctx context.Context, j *job, t *packager.Track, r packager.SampleRange, dst []byte) ([]byte, error) {
-	f, _, err := j.opener.Open(ctx, t.File)
+	f, err := p.openTrackFile(ctx, j, t)
 	if err != nil {
 		return nil, err
 	}
-	defer closeFile(f)
-	return packager.ReadSamples(f, t, r, dst)
+	defer p.files.release(f)
+
+	data, err := packager.ReadSamples(f.obj, t, r, dst)
+	if errors.Is(err, storage.ErrChanged) {
+		p.files.forget(f.key)
+	}
+	return data, err
 }
 
-func closeFile(f packager.File) {
-	if c, ok := f.(io.Closer); ok {
-		c.Close()
+// openTrackFile returns the open file of a track. Local files come from
+// the file cache when the asset listing names them. Blob objects are not
+// cached: opening a listed version costs no request (versionOpener), and
+// their reads run under the context of the request that opened them.
+func (p *producer) openTrackFile(ctx context.Context, j *job, t *packager.Track) (*openFile, error) {
+	if _, ok := p.store.(versionOpener); !ok {
+		infos, err := p.listings.list(ctx, p.store, j.loc.Asset)
+		if err != nil {
+			return nil, err
+		}
+		for _, info := range infos {
+			if info.Name == t.File {
+				return p.files.acquire(ctx, fileKeyOf(j.loc.Asset, info), &j.opener)
+			}
+		}
 	}
+
+	// Opened for this request only; release closes it.
+	obj, err := j.opener.open(ctx, t.File)
+	if err != nil {
+		return nil, err
+	}
+	return &openFile{obj: obj, refs: 1, evicted: true}, nil
 }
 
 func mp4ContentType(t *packager.Track) string {
@@ -177,10 +268,29 @@ func (p *producer) getBuffer() *segmentBuffer {
 	return &segmentBuffer{}
 }
 
+// maxHeadBuffer is the capacity up to which putBuffer returns a buffer
+// to the pool of fMP4 headers instead of the pool of segment buffers. A
+// header takes about 16 bytes per sample in the clear and more with CENC,
+// and a header held during a response must not pin a segment-sized array.
+const maxHeadBuffer = 64 << 10
+
+// getHeadBuffer returns a buffer for the boxes before an fMP4 segment's
+// sample data.
+func (p *producer) getHeadBuffer() *segmentBuffer {
+	if b, ok := p.heads.Get().(*segmentBuffer); ok {
+		return b
+	}
+	return &segmentBuffer{}
+}
+
 func (p *producer) putBuffer(b *segmentBuffer) {
 	if cap(b.data) > maxPooledBuffer {
 		return
 	}
 	b.data = b.data[:0]
+	if cap(b.data) <= maxHeadBuffer {
+		p.heads.Put(b)
+		return
+	}
 	p.buffers.Put(b)
 }

@@ -20,23 +20,89 @@ const (
 	manifestMaxAge = 2 * time.Second
 )
 
-// writeOutput sends out with its headers. http.ServeContent handles HEAD,
-// Range (206 and 416) and If-None-Match against the ETag; a zero modtime
-// keeps Last-Modified out, so only the ETag validates.
+// segmentCacheControl is the Cache-Control of segments of a locator
+// without an end time.
+var segmentCacheControl = "public, max-age=" + strconv.FormatInt(int64(segmentMaxAge/time.Second), 10) + ", immutable"
+
+// writeOutput sends out with its headers. A plain GET or HEAD gets the
+// body written directly, with the headers http.ServeContent would send.
+// Requests with Range or a precondition go through http.ServeContent,
+// which handles Range (206 and 416) and the conditional headers against
+// the ETag; a zero modtime keeps Last-Modified out, so only the ETag
+// validates.
 func (s *Server) writeOutput(w http.ResponseWriter, r *http.Request, req *StreamRequest, loc *policy.Locator, out *Output) {
 	h := w.Header()
 	contentType := out.ContentType
 	if contentType == "" {
 		contentType = defaultContentType(req)
 	}
-	h.Set("Content-Type", contentType)
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["Content-Type"] = headerValue(contentType)
+	h["X-Content-Type-Options"] = nosniffValue
 	if out.ETag != "" {
-		h.Set("ETag", out.ETag)
+		h["Etag"] = []string{out.ETag}
 	}
-	h.Set("Cache-Control", s.cacheControl(req, loc, out.Manifest))
+	h["Cache-Control"] = headerValue(s.cacheControl(req, loc, out.Manifest))
 
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(out.Body))
+	if needsServeContent(r) {
+		body := out.Body
+		if len(out.Tail) > 0 {
+			body = append(append(make([]byte, 0, len(out.Body)+len(out.Tail)), out.Body...), out.Tail...)
+		}
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+		return
+	}
+
+	h["Accept-Ranges"] = acceptRangesValue
+	h["Content-Length"] = []string{strconv.Itoa(len(out.Body) + len(out.Tail))}
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	// A write error means the client went away; there is nobody left to
+	// tell, and the access log records the bytes that were sent.
+	if _, err := w.Write(out.Body); err != nil || len(out.Tail) == 0 {
+		return
+	}
+	w.Write(out.Tail)
+}
+
+// needsServeContent reports whether the request carries a header that
+// http.ServeContent evaluates: Range, If-Range or a precondition.
+func needsServeContent(r *http.Request) bool {
+	for _, name := range [...]string{"Range", "If-Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since"} {
+		if _, ok := r.Header[name]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// Header values shared by every response. net/http only reads them, and
+// a handler that adds a value to one of these headers appends to a slice
+// of capacity 1, which copies it.
+var (
+	nosniffValue      = []string{"nosniff"}
+	acceptRangesValue = []string{"bytes"}
+	sharedValues      = map[string][]string{}
+)
+
+func init() {
+	for _, v := range []string{
+		"video/mp2t", "video/mp4", "audio/mp4",
+		"application/vnd.apple.mpegurl", "application/dash+xml", "application/vnd.ms-sstr+xml",
+		segmentCacheControl,
+	} {
+		sharedValues[v] = []string{v}
+	}
+}
+
+// headerValue returns the one-value slice of a header, shared for the
+// common values so a response does not allocate it.
+func headerValue(v string) []string {
+	if shared, ok := sharedValues[v]; ok {
+		return shared
+	}
+	return []string{v}
 }
 
 // answerNotModified answers 304 when the request has If-None-Match, the
@@ -98,6 +164,9 @@ func (s *Server) cacheControl(req *StreamRequest, loc *policy.Locator, manifest 
 	seconds := int64(maxAge / time.Second)
 	if seconds <= 0 {
 		return "no-store"
+	}
+	if maxAge == segmentMaxAge {
+		return segmentCacheControl
 	}
 	if manifest {
 		return "public, max-age=" + strconv.FormatInt(seconds, 10)

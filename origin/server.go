@@ -83,6 +83,8 @@ type Server struct {
 	corsAll          bool
 	corsOrigins      map[string]bool
 	handler          http.Handler
+	// locators caches catalog reads of streaming requests for locatorTTL.
+	locators *locatorCache
 	// closers are the defaults New built, closed when Run returns.
 	closers []io.Closer
 
@@ -143,6 +145,7 @@ func New(cfg Config, logger *slog.Logger, deps Deps) (*Server, error) {
 		return nil, fmt.Errorf("registering metrics: %w", err)
 	}
 	s.metrics = m
+	s.locators = newLocatorCache(s.catalog)
 
 	s.corsOrigins = make(map[string]bool)
 	for _, o := range cfg.CORSOrigins {
@@ -204,6 +207,7 @@ func (s *Server) buildDefaults(deps Deps, reg prometheus.Registerer) error {
 		p := newProducer(s.cfg, s.store, keys)
 		p.deriver = s.deriver
 		s.producer = p
+		s.closers = append(s.closers, p)
 		if deps.PresentationName == nil {
 			s.presentationName = p.PresentationName
 		}

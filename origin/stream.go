@@ -37,6 +37,10 @@ type ETagger interface {
 // Output is a built manifest or segment.
 type Output struct {
 	Body []byte
+	// Tail, when not nil, follows Body in the response. The producer
+	// sends the sample data of fMP4 segments this way, from the buffer it
+	// was read into, instead of copying it behind the boxes.
+	Tail []byte
 	// ContentType overrides the default of the request kind; the producer
 	// sets "audio/mp4" for audio fMP4, for example.
 	ContentType string
@@ -83,7 +87,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	}
 	req.Scheme = scheme
 	req.BaseURL = s.baseURL(r)
-	req.Token = r.URL.Query().Get("token")
+	if r.URL.RawQuery != "" {
+		req.Token = r.URL.Query().Get("token")
+	}
 
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ProduceTimeout)
 	defer cancel()
@@ -108,9 +114,11 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 // not yet started locators, so the body does not tell which.
 var errLocatorNotFound = errorf(http.StatusNotFound, "streaming locator not found")
 
-// activeLocator returns the locator if it streams now.
+// activeLocator returns the locator if it streams now. Catalog reads are
+// cached for locatorTTL, so a deleted locator stops streaming within that
+// time. Start and end times are checked against the clock on every call.
 func (s *Server) activeLocator(ctx context.Context, id uuid.UUID) (*policy.Locator, error) {
-	loc, err := s.catalog.GetLocator(ctx, id)
+	loc, err := s.locators.get(ctx, id)
 	if errors.Is(err, policy.ErrNotFound) {
 		return nil, &Error{Status: http.StatusNotFound, Message: errLocatorNotFound.Message, Err: err}
 	}

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Benchmarks Lockstream on this machine, on loopback only:
 #
-#  1. the packager's Go micro-benchmarks (go test -bench, short -benchtime);
+#  1. the Go micro-benchmarks of the packager and the origin (go test
+#     -bench, short -benchtime), and the single-core AES-128-CBC reference;
 #  2. a side-by-side load test: `lockstream serve` with the sample asset
 #     against nginx serving the very same segment bytes as static files,
 #     each hit by `wrk -t1 -c32 -d10s --latency` on one segment URL, the
 #     two alternating, twice each, for every format;
 #  3. lockstream-bench with 200 virtual players on the encrypted HLS
-#     stream, for p99 latency under load and the server's peak RSS.
+#     stream, for p99 latency under load and the server's peak RSS;
+#  4. with BENCH_ASSETS set, the server's peak RSS while it serves that
+#     many published assets.
 #
 # `make bench` runs this script. Everything it starts is stopped on exit,
 # and its files go to a temporary folder that is removed unless
@@ -20,6 +23,11 @@
 #   BENCH_CONNECTIONS   wrk connections (default 32)
 #   BENCH_ROUNDS        alternating wrk rounds per server and format (default 2)
 #   BENCH_CLIENTS       lockstream-bench virtual clients (default 200)
+#   BENCH_ASSETS        publish this many assets (links to the sample's
+#                       files) and measure RSS under load over ten of them
+#                       (default 0: skipped)
+#   BENCH_LOCKSTREAM_BIN use this lockstream binary instead of building
+#                       one, to compare builds in one session
 #   BENCH_STATIC_ONLY=1 skip Lockstream and run only nginx and wrk on a
 #                       stand-in file, to check those parts of the script
 #   BENCH_KEEP=1        keep the temporary folder (logs, segments, wrk output)
@@ -32,6 +40,7 @@ duration=${BENCH_DURATION:-10s}
 connections=${BENCH_CONNECTIONS:-32}
 rounds=${BENCH_ROUNDS:-2}
 clients=${BENCH_CLIENTS:-200}
+assets=${BENCH_ASSETS:-0}
 policy_file=testdata/policies/sample-token-policy.json
 policy_name=sample-token-policy
 
@@ -162,6 +171,13 @@ run_wrk() {
 	parse_wrk "$out" "$size"
 }
 
+# cpu_ticks prints the user plus system CPU time of process PID in clock
+# ticks: fields 14 and 15 of /proc/PID/stat. The command name in field 2
+# of lockstream has no spaces, so awk's fields line up.
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
 # parse_wrk reads wrk --latency output and prints "MB/s p99_ms req/s
 # failures", where failures counts non-2xx responses and socket errors.
 parse_wrk() {
@@ -185,10 +201,10 @@ parse_wrk() {
 # ---------------------------------------------------------------- parts
 
 run_go_benchmarks() {
-	say "Go micro-benchmarks of the packager (-benchtime $go_benchtime)"
-	if ! timeout 300s go test -run '^$' -bench . -benchmem -benchtime "$go_benchtime" -count 1 ./packager/... \
+	say "Go micro-benchmarks of the packager and the origin's request path (-benchtime $go_benchtime)"
+	if ! timeout 300s go test -run '^$' -bench . -benchmem -benchtime "$go_benchtime" -count 1 ./packager/... ./origin \
 		2>&1 | tee "$tmp/go-bench.txt"; then
-		part_failed "the packager benchmarks failed or did not build (output above)"
+		part_failed "the Go benchmarks failed or did not build (output above)"
 	fi
 }
 
@@ -198,16 +214,20 @@ build_binaries() {
 	if ! CGO_ENABLED=0 go build -o "$tmp/bin/lockstream-bench" ./cmd/lockstream-bench; then
 		fail "cmd/lockstream-bench does not build"
 	fi
-	if ! CGO_ENABLED=0 go build -o "$tmp/bin/lockstream" ./cmd/lockstream; then
+	if [ -n "${BENCH_LOCKSTREAM_BIN:-}" ]; then
+		cp "$BENCH_LOCKSTREAM_BIN" "$tmp/bin/lockstream" || fail "cannot copy $BENCH_LOCKSTREAM_BIN"
+		note "using $BENCH_LOCKSTREAM_BIN instead of building cmd/lockstream"
+	elif ! CGO_ENABLED=0 go build -o "$tmp/bin/lockstream" ./cmd/lockstream; then
 		part_failed "cmd/lockstream does not build: skipping every Lockstream measurement"
 		return 1
 	fi
 }
 
-# start_lockstream starts the server with the sample media and a fresh
-# data folder and sets server, server_pid and LOCKSTREAM_ADMIN_TOKEN.
+# start_lockstream starts the server with the media root MEDIA (default
+# testdata/media) and a fresh data folder, and sets server, server_pid and
+# LOCKSTREAM_ADMIN_TOKEN.
 start_lockstream() {
-	local port
+	local media=${1:-testdata/media} port
 	port=$(free_port)
 	server="http://127.0.0.1:$port"
 	LOCKSTREAM_ADMIN_TOKEN=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
@@ -217,7 +237,7 @@ start_lockstream() {
 	say "starting lockstream serve on 127.0.0.1:$port"
 	# Warn level: the origin logs every request at info, which nginx's
 	# side of the comparison does not do either (access_log off).
-	"$tmp/bin/lockstream" serve --listen "127.0.0.1:$port" --media testdata/media --data "$tmp/data" \
+	"$tmp/bin/lockstream" serve --listen "127.0.0.1:$port" --media "$media" --data "$tmp/data-$port" \
 		--log-level warn --log-format text >"$tmp/lockstream.log" 2>&1 &
 	server_pid=$!
 	if ! wait_http "$server/readyz" "$server_pid" "lockstream"; then
@@ -228,9 +248,10 @@ start_lockstream() {
 }
 
 # publish NAME POLICY [CONTENT_KEY_POLICY] prints the manifest URLs of a
-# new locator for the sample asset, one per line.
+# new locator for the asset named by $asset (default sample), one per
+# line.
 publish() {
-	local args=(publish --asset sample --name "$1" --streaming-policy "$2" --json)
+	local args=(publish --asset "${asset:-sample}" --name "$1" --streaming-policy "$2" --json)
 	[ -n "${3:-}" ] && args+=(--content-key-policy "$3")
 	"$tmp/bin/lockstream" "${args[@]}" >"$tmp/publish-$1.json" || return 1
 	grep -o '"http://[^"]*manifest[^"]*"' "$tmp/publish-$1.json" | tr -d '"'
@@ -329,27 +350,35 @@ warm_up() {
 }
 
 # compare runs wrk against nginx and Lockstream in turn for every row and
-# prints the table.
+# prints the table. For Lockstream it also records the CPU time the server
+# used during each run: "cores" is that time over the run's wall time,
+# and "MB/s per core" the throughput divided by it.
 compare() {
 	say "wrk -t1 -c$connections -d$duration --latency, $rounds rounds, nginx and lockstream alternating"
-	local table="$tmp/results.txt"
-	printf '%-22s %10s %15s %13s %11s %9s %6s\n' format segment "lockstream MB/s" "lockstream p99" "nginx MB/s" "nginx p99" ratio >"$table"
+	local table="$tmp/results.txt" hz
+	hz=$(getconf CLK_TCK)
+	printf '%-22s %10s %15s %13s %11s %9s %6s %6s %14s\n' format segment "lockstream MB/s" "lockstream p99" "nginx MB/s" "nginx p99" ratio cores "MB/s per core" >"$table"
 
-	local i r size ls_sum ng_sum ls_p99 ng_p99 out mbs p99 rps bad
+	local i r size ls_sum ng_sum ls_p99 ng_p99 ls_cores out mbs p99 rps bad t0 t1 c0 c1 cores
 	for i in "${!row_labels[@]}"; do
 		size=$(stat -c %s "$static/${row_files[$i]}")
-		ls_sum=0 ng_sum=0 ls_p99=0 ng_p99=0
+		ls_sum=0 ng_sum=0 ls_p99=0 ng_p99=0 ls_cores=0
 		for r in $(seq 1 "$rounds"); do
 			for side in nginx lockstream; do
 				local url="$nginx_base/${row_files[$i]}"
 				[ "$side" = lockstream ] && url=${row_lockstream[$i]}
 				out="$tmp/wrk-$i-$r-$side.txt"
+				t0=$(date +%s.%N) c0=$(cpu_ticks "$server_pid")
 				if ! read -r mbs p99 rps bad < <(run_wrk "$url" "$size" "$out"); then
 					part_failed "${row_labels[$i]}: wrk against $side failed"
 					continue 3
 				fi
-				printf '  %-20s round %d %-10s %9.1f MB/s  p99 %7.2f ms  %8.1f req/s\n' \
+				t1=$(date +%s.%N) c1=$(cpu_ticks "$server_pid")
+				cores=$(awk -v c="$((c1 - c0))" -v hz="$hz" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.2f", c / hz / (t1 - t0) }')
+				printf '  %-20s round %d %-10s %9.1f MB/s  p99 %7.2f ms  %8.1f req/s' \
 					"${row_labels[$i]}" "$r" "$side" "$mbs" "$p99" "$rps"
+				[ "$side" = lockstream ] && printf '  server %s cores' "$cores"
+				printf '\n'
 				if [ "$bad" -gt 0 ]; then
 					part_failed "${row_labels[$i]}: $side answered $bad requests with a status outside 2xx (see $out)"
 				fi
@@ -359,18 +388,31 @@ compare() {
 				else
 					ls_sum=$(awk -v a="$ls_sum" -v b="$mbs" 'BEGIN { print a + b }')
 					ls_p99=$(awk -v a="$ls_p99" -v b="$p99" 'BEGIN { print (b > a) ? b : a }')
+					ls_cores=$(awk -v a="$ls_cores" -v b="$cores" 'BEGIN { print a + b }')
 				fi
 			done
 		done
 		awk -v label="${row_labels[$i]}" -v size="$size" -v ls="$ls_sum" -v ng="$ng_sum" \
-			-v lp="$ls_p99" -v np="$ng_p99" -v n="$rounds" 'BEGIN {
-				printf "%-22s %7.2f MB %15.1f %10.2f ms %11.1f %6.2f ms %6.2f\n",
-					label, size / 1e6, ls / n, lp, ng / n, np, (ng > 0) ? ls / ng : 0
+			-v lp="$ls_p99" -v np="$ng_p99" -v n="$rounds" -v lc="$ls_cores" 'BEGIN {
+				printf "%-22s %7.2f MB %15.1f %10.2f ms %11.1f %6.2f ms %6.2f %6.2f %14.1f\n",
+					label, size / 1e6, ls / n, lp, ng / n, np, (ng > 0) ? ls / ng : 0, lc / n, (lc > 0) ? ls / lc : 0
 			}' >>"$table"
 	done
 
-	say "results (MB/s: mean of $rounds rounds, body bytes, 1 MB = 10^6 bytes; p99: worst round)"
+	say "results (MB/s: mean of $rounds rounds, body bytes, 1 MB = 10^6 bytes; p99: worst round; cores: server CPU time over wall time)"
 	cat "$table"
+	if [ -n "${cbc_mbs:-}" ]; then
+		note "AES-128-CBC on one core (BenchmarkEncryptCBC): $cbc_mbs MB/s; compare the AES-128 rows' MB/s per core with it"
+	fi
+}
+
+# measure_cbc runs the single-core AES-128-CBC benchmark that bounds the
+# HLS AES-128 rows and sets cbc_mbs.
+measure_cbc() {
+	say "single-core AES-128-CBC reference (BenchmarkEncryptCBC, 1 s)"
+	cbc_mbs=$(timeout 120s go test -run '^$' -bench 'BenchmarkEncryptCBC$' -benchtime 1s -count 1 ./packager/cbc 2>&1 |
+		awk '$1 ~ /^BenchmarkEncryptCBC/ { for (i = 1; i < NF; i++) if ($(i + 1) == "MB/s") print $i }') || true
+	[ -n "$cbc_mbs" ] && note "AES-128-CBC: $cbc_mbs MB/s on one core" || note "the CBC reference benchmark failed"
 }
 
 # load_test runs lockstream-bench with many players against MANIFEST.
@@ -382,6 +424,62 @@ load_test() {
 		tail -n 5 "$tmp/load-progress.txt" >&2 || true
 		part_failed "lockstream-bench failed against $manifest"
 	fi
+}
+
+# many_assets publishes $assets assets made of symbolic links to the
+# sample's files and requests a manifest and a segment of each, so the
+# server keeps all of them in memory. Then it runs one lockstream-bench
+# process on each of ten of them at once, $clients clients in all, and
+# reports the server's peak RSS. It runs its own server on its own media
+# root.
+many_assets() {
+	local media=$tmp/media-many n
+	say "publishing $assets assets (symbolic links to testdata/media/sample)"
+	mkdir -p "$media/sample"
+	cp testdata/media/sample/* "$media/sample/"
+	for n in $(seq -w 1 "$assets"); do
+		mkdir "$media/a$n"
+		for f in "$media"/sample/*; do
+			ln -s "../sample/${f##*/}" "$media/a$n/${f##*/}"
+		done
+	done
+
+	stop_pid "$server_pid"
+	start_lockstream "$media" || return 0
+	local manifests=() url segment
+	for n in $(seq -w 1 "$assets"); do
+		if ! url=$(asset="a$n" publish "many-$n" Predefined_ClearStreamingOnly | manifest_url m3u8-aapl) || [ -z "$url" ]; then
+			part_failed "publishing asset a$n failed"
+			return 0
+		fi
+		manifests+=("$url")
+	done
+
+	say "requesting a manifest and a segment of each of the $assets assets"
+	for url in "${manifests[@]}"; do
+		segment=$(pick_segment "$url") && curl -fsS --max-time 30 -o /dev/null "$segment" ||
+			part_failed "fetching a segment of $url failed"
+	done
+	note "server RSS after touching every asset: $(awk '/^VmRSS/ { print $2 / 1000 " MB" }' "/proc/$server_pid/status")"
+
+	say "lockstream-bench on 10 of the $assets assets at once, $((clients / 10)) clients each, $duration"
+	local pids=() i step=$((assets / 10))
+	[ "$step" -ge 1 ] || step=1
+	for i in $(seq 0 9); do
+		url=${manifests[$((i * step % assets))]}
+		timeout 120s "$tmp/bin/lockstream-bench" -url "$url" -c "$((clients / 10))" -d "$duration" -n 10000000 \
+			-rendition highest -pid "$server_pid" -json >"$tmp/many-$i.json" 2>/dev/null &
+		pids+=($!)
+	done
+	for i in "${!pids[@]}"; do
+		wait "${pids[$i]}" || part_failed "lockstream-bench process $i failed (see $tmp/many-$i.json)"
+	done
+	# peakRssBytes is each process's sample of the one server; the
+	# largest of the ten is the server's peak.
+	cat "$tmp"/many-*.json | tr ',{}' '\n\n\n' | awk -F: -v n="$assets" '
+		$1 ~ /"peakRssBytes"/ { if ($2 + 0 > peak) peak = $2 + 0 }
+		$1 ~ /"segmentsPerSecond"/ { sps += $2 }
+		END { printf "%d published assets: %.0f segments/s over 10 of them, server peak RSS %.1f MB\n", n, sps, peak / 1e6 }'
 }
 
 # ---------------------------------------------------------------- main
@@ -411,6 +509,7 @@ if [ "${BENCH_STATIC_ONLY:-}" = 1 ]; then
 fi
 
 [ "${BENCH_SKIP_GO:-}" = 1 ] || run_go_benchmarks
+measure_cbc
 
 if build_binaries && start_lockstream; then
 	say "publishing the sample asset"
@@ -452,6 +551,9 @@ if build_binaries && start_lockstream; then
 	fi
 	if [ -n "$load_manifest" ]; then
 		load_test "$load_manifest" "$token"
+	fi
+	if [ "$assets" -gt 0 ]; then
+		many_assets
 	fi
 fi
 

@@ -45,6 +45,64 @@ func Encrypt(dst, src []byte, key, iv [16]byte) []byte {
 	return out
 }
 
+// EncryptInPlace encrypts buf with AES-128-CBC and PKCS#7 padding in
+// place and returns the ciphertext, which is what Encrypt returns for buf.
+// The padding is appended to buf, so the result reuses buf's array when its
+// capacity has room for up to BlockSize more bytes, and a new array
+// otherwise.
+func EncryptInPlace(buf []byte, key, iv [16]byte) []byte {
+	n := len(buf)
+	full := n - n%BlockSize
+	out := slices.Grow(buf, full+BlockSize-n)[:full+BlockSize]
+	pad := byte(BlockSize - (n - full))
+	for i := n; i < len(out); i++ {
+		out[i] = pad
+	}
+	cipher.NewCBCEncrypter(newBlock(key), iv[:]).CryptBlocks(out, out)
+	return out
+}
+
+// EncryptParts appends AES-128-CBC with PKCS#7 padding of the
+// concatenation of parts to dst and returns the extended slice: the bytes
+// Encrypt returns for the joined parts, without joining them first. The
+// parts must not overlap the bytes appended to dst.
+func EncryptParts(dst []byte, key, iv [16]byte, parts ...[]byte) []byte {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	out, tail := extend(dst, n-n%BlockSize+BlockSize)
+	mode := cipher.NewCBCEncrypter(newBlock(key), iv[:])
+
+	// pending carries the start of a block that a part ended inside of.
+	var pending [BlockSize]byte
+	pendingLen, w := 0, 0
+	for _, p := range parts {
+		if pendingLen > 0 {
+			c := copy(pending[pendingLen:], p)
+			pendingLen += c
+			p = p[c:]
+			if pendingLen < BlockSize {
+				continue
+			}
+			mode.CryptBlocks(tail[w:w+BlockSize], pending[:])
+			w += BlockSize
+			pendingLen = 0
+		}
+		full := len(p) - len(p)%BlockSize
+		mode.CryptBlocks(tail[w:w+full], p[:full])
+		w += full
+		pendingLen = copy(pending[:], p[full:])
+	}
+
+	pad := byte(BlockSize - pendingLen)
+	for i := pendingLen; i < BlockSize; i++ {
+		pending[i] = pad
+	}
+	mode.CryptBlocks(tail[w:], pending[:])
+	return out
+}
+
 // Decrypt appends the plaintext of an Encrypt output to dst and returns the
 // extended slice. It returns ErrPadding and dst unchanged when the padding
 // is invalid, and the error does not say which byte failed.

@@ -38,15 +38,34 @@ const (
 // On error dst is returned unchanged in length.
 func Segment(dst []byte, t *packager.Track, seq uint32, first int, samples []packager.Sample,
 	data []byte, prot packager.Protection) ([]byte, error) {
-	out, err := appendSegment(dst, t, seq, first, samples, data, prot)
+	out, err := appendSegment(dst, t, seq, first, samples, data, prot, false)
 	if err != nil {
 		return dst, fmt.Errorf("writing segment %d of track %q: %w", seq, trackName(t), err)
 	}
 	return out, nil
 }
 
-func appendSegment(dst []byte, t *packager.Track, seq uint32, first int, samples []packager.Sample,
+// SegmentHeader appends the part of Segment's output that precedes the
+// sample data: styp, moof and the mdat header. With packager.SchemeCENC
+// it encrypts data in place. The appended bytes followed by data are
+// exactly what Segment returns for the same arguments, so a server can
+// send the sample data from the buffer it was read into, without copying
+// it.
+//
+// On error dst is returned unchanged in length and data is unchanged.
+func SegmentHeader(dst []byte, t *packager.Track, seq uint32, first int, samples []packager.Sample,
 	data []byte, prot packager.Protection) ([]byte, error) {
+	out, err := appendSegment(dst, t, seq, first, samples, data, prot, true)
+	if err != nil {
+		return dst, fmt.Errorf("writing segment %d of track %q: %w", seq, trackName(t), err)
+	}
+	return out, nil
+}
+
+// appendSegment writes a whole segment, or with headerOnly set the part
+// before the sample data, encrypting data in place.
+func appendSegment(dst []byte, t *packager.Track, seq uint32, first int, samples []packager.Sample,
+	data []byte, prot packager.Protection, headerOnly bool) ([]byte, error) {
 	if err := checkFragment(t, first, samples, data, prot); err != nil {
 		return dst, err
 	}
@@ -76,22 +95,30 @@ func appendSegment(dst []byte, t *packager.Track, seq uint32, first int, samples
 	closeBox(dst, traf)
 	closeBox(dst, moof)
 
-	return finishFragment(dst, moofStart, dataOffsetPos, data, samples, enc), nil
+	return finishFragment(dst, moofStart, dataOffsetPos, data, samples, enc, headerOnly), nil
 }
 
 // finishFragment fills in the trun data offset of the moof that starts at
-// moofStart, then appends the mdat and encrypts the samples in it when
-// enc is set.
+// moofStart and appends the mdat header. Unless headerOnly is set, it then
+// appends data and encrypts the samples in dst when enc is set; with
+// headerOnly set it encrypts data in place instead.
 func finishFragment(dst []byte, moofStart, dataOffsetPos int, data []byte, samples []packager.Sample,
-	enc *sampleEncryption) []byte {
+	enc *sampleEncryption, headerOnly bool) []byte {
 	// The data offset counts from the start of moof and points past the
 	// 8-byte mdat header.
 	putUint32At(dst, dataOffsetPos, uint32(len(dst)-moofStart+8))
 
-	payload := len(dst) + 8
-	dst = appendMdat(dst, data)
+	dst = appendUint32(dst, uint32(len(data)+8))
+	dst = append(dst, "mdat"...)
+	payload := data
+	if !headerOnly {
+		// checkFragment has made sure the size fits 32 bits.
+		n := len(dst)
+		dst = append(dst, data...)
+		payload = dst[n:]
+	}
 	if enc != nil {
-		enc.encrypt(dst[payload:], samples)
+		enc.encrypt(payload, samples)
 	}
 	return dst
 }
@@ -225,12 +252,4 @@ func appendTrun(dst []byte, samples []packager.Sample, rescale *timeRescale) ([]
 	}
 	closeBox(dst, trun)
 	return dst, dataOffsetPos
-}
-
-// appendMdat appends an mdat holding data; checkFragment has made sure the
-// size fits 32 bits.
-func appendMdat(dst []byte, data []byte) []byte {
-	dst = appendUint32(dst, uint32(len(data)+8))
-	dst = append(dst, "mdat"...)
-	return append(dst, data...)
 }

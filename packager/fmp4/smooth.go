@@ -104,7 +104,23 @@ func (r *timeRescale) check(first int, samples []packager.Sample) error {
 // On error dst is returned unchanged in length.
 func SmoothFragment(dst []byte, t *packager.Track, seq uint32, first int, samples []packager.Sample,
 	data []byte, timescale uint32, prot packager.Protection) ([]byte, error) {
-	out, err := appendSmoothFragment(dst, t, seq, first, samples, data, timescale, prot)
+	out, err := appendSmoothFragment(dst, t, seq, first, samples, data, timescale, prot, false)
+	if err != nil {
+		return dst, fmt.Errorf("writing Smooth fragment %d of track %q: %w", seq, trackName(t), err)
+	}
+	return out, nil
+}
+
+// SmoothFragmentHeader appends the part of SmoothFragment's output that
+// precedes the sample data: moof and the mdat header. It is to
+// SmoothFragment what SegmentHeader is to Segment: with
+// packager.SchemeCENC it encrypts data in place, and the appended bytes
+// followed by data are exactly what SmoothFragment returns.
+//
+// On error dst is returned unchanged in length and data is unchanged.
+func SmoothFragmentHeader(dst []byte, t *packager.Track, seq uint32, first int, samples []packager.Sample,
+	data []byte, timescale uint32, prot packager.Protection) ([]byte, error) {
+	out, err := appendSmoothFragment(dst, t, seq, first, samples, data, timescale, prot, true)
 	if err != nil {
 		return dst, fmt.Errorf("writing Smooth fragment %d of track %q: %w", seq, trackName(t), err)
 	}
@@ -112,7 +128,7 @@ func SmoothFragment(dst []byte, t *packager.Track, seq uint32, first int, sample
 }
 
 func appendSmoothFragment(dst []byte, t *packager.Track, seq uint32, first int, samples []packager.Sample,
-	data []byte, timescale uint32, prot packager.Protection) ([]byte, error) {
+	data []byte, timescale uint32, prot packager.Protection, headerOnly bool) ([]byte, error) {
 	if err := checkFragment(t, first, samples, data, prot); err != nil {
 		return dst, err
 	}
@@ -153,7 +169,7 @@ func appendSmoothFragment(dst []byte, t *packager.Track, seq uint32, first int, 
 	}
 	closeBox(dst, traf)
 	closeBox(dst, moof)
-	return finishFragment(dst, moofStart, dataOffsetPos, data, samples, enc), nil
+	return finishFragment(dst, moofStart, dataOffsetPos, data, samples, enc, headerOnly), nil
 }
 
 func appendTfxd(dst []byte, absoluteTime, duration uint64) []byte {
