@@ -68,7 +68,7 @@ type Config struct {
 	// ClientIP returns the address failures are counted against. Default:
 	// the host of Request.RemoteAddr, with IPv6 addresses reduced to their
 	// /64 because one subscriber usually holds a whole /64. Behind a
-	// reverse proxy, pass a function that reads the proxy's header.
+	// reverse proxy, pass HeaderIP with the header the proxy sets.
 	ClientIP func(*http.Request) string
 	// FailureLimit is how many failed requests (400, 401, 403, 404) one
 	// client may make per FailureWindow before it gets 429 until the

@@ -3,6 +3,7 @@ package keydelivery
 import (
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -81,6 +82,43 @@ func RemoteIP(r *http.Request) string {
 	if err != nil {
 		host = r.RemoteAddr
 	}
+	return clientOf(host)
+}
+
+// HeaderIP returns a Config.ClientIP that reads the client address from
+// the request header name, set by a reverse proxy. For X-Forwarded-For it
+// takes the last address, the one the proxy in front of this server
+// appended; for any other header (such as X-Real-IP) the whole value. A
+// request without a valid address in the header falls back to RemoteIP.
+// IPv6 addresses are reduced to their /64 prefix, as RemoteIP does.
+//
+// Use it only behind a proxy that sets or overwrites the header on every
+// request. Without one, clients choose their own address and escape the
+// failure limit, or put another client over it.
+func HeaderIP(name string) func(*http.Request) string {
+	name = http.CanonicalHeaderKey(name)
+	forwardedFor := name == "X-Forwarded-For"
+	return func(r *http.Request) string {
+		values := r.Header[name]
+		if len(values) == 0 {
+			return RemoteIP(r)
+		}
+		value := values[len(values)-1]
+		if forwardedFor {
+			if i := strings.LastIndexByte(value, ','); i >= 0 {
+				value = value[i+1:]
+			}
+		}
+		value = strings.TrimSpace(value)
+		if net.ParseIP(value) == nil {
+			return RemoteIP(r)
+		}
+		return clientOf(value)
+	}
+}
+
+// clientOf returns host, or the /64 prefix of an IPv6 address.
+func clientOf(host string) string {
 	ip := net.ParseIP(host)
 	if ip == nil || ip.To4() != nil {
 		return host

@@ -59,17 +59,22 @@ func DerivedTokenSecret(masterKey []byte) ([]byte, error) {
 // The token skips the content key policy. Derive one only for a request
 // whose own token the policy grants (Authorizer.AuthorizeKey), or for a
 // key whose policy is open, because anyone who can read the playlist
-// gets the key. Keep ttl to minutes: players fetch the key soon
+// gets the key. PlaylistKeyToken does that check and also caps the
+// expiry at the granted token's own. Keep ttl to minutes: players fetch the key soon
 // after they load the playlist.
 //
 // Layout: "lsk1." + base64url(kid || expiry as big-endian Unix seconds) +
 // "." + base64url(HMAC-SHA256(secret, everything before the second dot)).
 func (h *Handler) DeriveKeyToken(kid uuid.UUID, ttl time.Duration) string {
-	expiry := h.now().Add(ttl + time.Second - 1).Unix()
+	return h.deriveKeyTokenUntil(kid, h.now().Add(ttl+time.Second-1))
+}
 
+// deriveKeyTokenUntil returns a token that grants key kid until expiry,
+// rounded down to whole seconds.
+func (h *Handler) deriveKeyTokenUntil(kid uuid.UUID, expiry time.Time) string {
 	var payload [24]byte
 	copy(payload[:16], kid[:])
-	binary.BigEndian.PutUint64(payload[16:], uint64(expiry))
+	binary.BigEndian.PutUint64(payload[16:], uint64(expiry.Unix()))
 
 	signed := derivedTokenPrefix + base64.RawURLEncoding.EncodeToString(payload[:])
 	return signed + "." + base64.RawURLEncoding.EncodeToString(h.derivedMAC(signed))

@@ -44,8 +44,20 @@ type Config struct {
 	// clients use to reach this server, such as "https://media.example.com".
 	// Manifests and key URIs use it for absolute URLs. Default empty: the
 	// base URL is derived from each request's Host header, which is only
-	// safe when a proxy in front of the server sets that header.
+	// safe when a proxy in front of the server sets that header. HLS key
+	// URIs are then root-relative, but DASH license URLs still follow the
+	// Host header, so set it in production.
 	PublicBaseURL string `yaml:"public_base_url"`
+	// ClientIPHeader names the request header that carries the client's
+	// address, set by a reverse proxy in front of the server, for key
+	// delivery's per-client failure limit. For "X-Forwarded-For" the last
+	// address counts, the one the proxy appended; for any other header
+	// (such as "X-Real-IP") the whole value. Default empty: the TCP peer
+	// address, which behind a proxy is the proxy's, so one client's
+	// failures would block every player. Set it only behind a proxy that
+	// sets or overwrites the header on every request; otherwise clients
+	// choose the address they are counted under.
+	ClientIPHeader string `yaml:"client_ip_header"`
 	// CORSOrigins lists the origins allowed to read streaming responses
 	// from a browser; "*" allows every origin. Default ["*"], since the
 	// content is protected by encryption and tokens, not by the origin.
@@ -211,6 +223,9 @@ func (c Config) Validate() error {
 			bad("public_base_url", "%v", err)
 		}
 	}
+	if c.ClientIPHeader != "" && !validHeaderName(c.ClientIPHeader) {
+		bad("client_ip_header", "invalid header name %q: want a name such as X-Forwarded-For or X-Real-IP", c.ClientIPHeader)
+	}
 	if len(c.CORSOrigins) == 0 {
 		bad("cors_origins", "is empty: list allowed origins, or \"*\" for all")
 	}
@@ -362,3 +377,18 @@ func MediaPath(location string) (string, error) {
 // errBlobLocation reports a media location in blob storage, which
 // storage.OpenLocation opens and which has no local folder.
 var errBlobLocation = errors.New("is a blob storage location")
+
+// validHeaderName reports whether s is an HTTP field name: a token of
+// RFC 9110 section 5.1.
+func validHeaderName(s string) bool {
+	if s == "" || len(s) > 256 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}

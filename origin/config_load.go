@@ -41,6 +41,7 @@ func (c *Config) fields() []configField {
 	return []configField{
 		{flag: "listen", key: "listen", usage: "TCP `address` to listen on (\":0\" picks a free port)", value: (*stringValue)(&c.Listen)},
 		{flag: "public-base-url", key: "public_base_url", usage: "`URL` clients use to reach this server, for absolute URLs in manifests (default: from each request's Host header)", value: (*stringValue)(&c.PublicBaseURL)},
+		{flag: "client-ip-header", key: "client_ip_header", usage: "request `header` with the client address (X-Forwarded-For or X-Real-IP) for key delivery's failure limit; set only behind a proxy that overwrites it (default: the TCP peer address)", value: (*stringValue)(&c.ClientIPHeader)},
 		{flag: "cors-origins", key: "cors_origins", usage: "comma-separated `origins` allowed to read streaming responses, or *", value: (*listValue)(&c.CORSOrigins)},
 		{flag: "read-header-timeout", key: "read_header_timeout", usage: "maximum `duration` for reading request headers", value: (*durationValue)(&c.ReadHeaderTimeout)},
 		{flag: "read-timeout", key: "read_timeout", usage: "maximum `duration` for reading a whole request", value: (*durationValue)(&c.ReadTimeout)},

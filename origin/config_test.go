@@ -293,3 +293,46 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+func TestLoadConfigClientIPHeader(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "lockstream.yaml")
+	writeFile(t, file, "client_ip_header: X-Real-IP\n")
+
+	tests := []struct {
+		name    string
+		args    []string
+		environ []string
+		want    string
+	}{
+		{"default", nil, nil, ""},
+		{"file", []string{"--config", file}, nil, "X-Real-IP"},
+		{"environment over file", []string{"--config", file}, []string{"LOCKSTREAM_CLIENT_IP_HEADER=X-Forwarded-For"}, "X-Forwarded-For"},
+		{"flag over environment", []string{"--client-ip-header", "X-Client-IP"}, []string{"LOCKSTREAM_CLIENT_IP_HEADER=X-Forwarded-For"}, "X-Client-IP"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+			cfg.RegisterFlags(fs)
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			got, err := LoadConfig("", tt.environ, cfg)
+			if err != nil {
+				t.Fatalf("LoadConfig: %v", err)
+			}
+			if got.ClientIPHeader != tt.want {
+				t.Errorf("ClientIPHeader = %q, want %q", got.ClientIPHeader, tt.want)
+			}
+		})
+	}
+
+	for _, bad := range []string{"X-Forwarded-For:", "X Real IP", "X-Real-IP\r\nX: 1"} {
+		cfg := DefaultConfig()
+		cfg.ClientIPHeader = bad
+		err := cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), "client_ip_header") {
+			t.Errorf("Validate with client_ip_header %q = %v, want an error naming client_ip_header", bad, err)
+		}
+	}
+}

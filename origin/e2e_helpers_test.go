@@ -50,12 +50,21 @@ type testOrigin struct {
 
 func startOrigin(t testing.TB, media string) *testOrigin {
 	t.Helper()
+	return startOriginWith(t, media, nil)
+}
+
+// startOriginWith is startOrigin with edit applied to the configuration.
+func startOriginWith(t testing.TB, media string, edit func(*origin.Config)) *testOrigin {
+	t.Helper()
 
 	cfg := origin.DefaultConfig()
 	cfg.Media = media
 	cfg.DataDir = t.TempDir()
 	cfg.AdminToken = origin.Secret(testAdminToken)
 	cfg.MasterKey = origin.Secret(testMasterKey)
+	if edit != nil {
+		edit(&cfg)
+	}
 
 	masterKey, err := policy.LoadMasterKey(testMasterKey, cfg.DataDir, nil)
 	if err != nil {

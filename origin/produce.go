@@ -101,8 +101,10 @@ func (p *producer) Produce(ctx context.Context, req *StreamRequest, loc *policy.
 	var out *Output
 	switch req.Kind {
 	case ResourceManifest:
+		p.addKeyToken(ctx, job)
 		return p.manifest(job)
 	case ResourcePlaylist:
+		p.addKeyToken(ctx, job)
 		return p.playlist(job)
 	case ResourceInit:
 		return p.init(job)
@@ -123,21 +125,55 @@ func (p *producer) Produce(ctx context.Context, req *StreamRequest, loc *policy.
 
 // ETag implements ETagger: the tag depends only on the request, the
 // protection and the versions of the asset's files, so it is known
-// before anything is built.
+// before anything is built. The track, segment number or fragment time is
+// looked up as Produce looks it up, so a resource that does not exist
+// gets Produce's error, never a tag. A playlist that may carry a key
+// token gets no tag here: the token is checked once, by Produce.
 func (p *producer) ETag(ctx context.Context, req *StreamRequest, loc *policy.Locator, scheme packager.Scheme) (string, error) {
 	job, err := p.prepare(ctx, req, loc, scheme)
 	if err != nil {
 		return "", err
 	}
+	if err := p.check(job); err != nil {
+		return "", err
+	}
+	if p.mayCarryKeyToken(req, job.prot) {
+		return "", nil
+	}
 	return job.etag, nil
 }
 
-// keyTokenDeriver checks a player's token for a key and derives the
+// check returns the error Produce would return for a resource the
+// presentation does not have, without building it.
+func (p *producer) check(j *job) error {
+	switch j.req.Kind {
+	case ResourceManifest:
+		_, err := j.pres.Plan(p.target(j.req.Format))
+		return err
+	case ResourcePlaylist:
+		if _, err := j.track(j.req.Track); err != nil {
+			return err
+		}
+		_, err := j.pres.Plan(p.hlsTarget)
+		return err
+	case ResourceInit:
+		_, err := j.track(j.req.Track)
+		return err
+	case ResourceSegment:
+		_, _, _, err := p.segmentRange(j)
+		return err
+	case ResourceFragment:
+		_, _, _, err := p.fragmentRange(j)
+		return err
+	}
+	return fmt.Errorf("resource kind %v: %w", j.req.Kind, packager.ErrNotFound)
+}
+
+// keyTokenDeriver checks a player's token for a key and returns the
 // short-lived, key-scoped token written into playlist key URIs.
 // keydelivery.Handler implements it.
 type keyTokenDeriver interface {
-	Grants(ctx context.Context, kid uuid.UUID, token string) bool
-	DeriveKeyToken(kid uuid.UUID, ttl time.Duration) string
+	PlaylistKeyToken(ctx context.Context, kid uuid.UUID, token, client string, ttl time.Duration) string
 }
 
 // job is one request with everything resolved that every kind needs.
@@ -180,28 +216,34 @@ func (p *producer) prepare(ctx context.Context, req *StreamRequest, loc *policy.
 		prot:   prot,
 		opener: opener,
 	}
-	j.keyToken = p.keyToken(ctx, req, prot)
-	j.etag = entityTag(req, pres, prot, j.keyToken)
+	j.etag = entityTag(req, pres, prot, "")
 	return j, nil
 }
 
-// keyToken returns the derived key token for an encrypted HLS manifest or
-// playlist request whose token grants the content key, or "". The token is
-// derived by the origin and scoped to the one key; the caller's own token
-// is never copied into a playlist. Segment URLs never carry it, so CDNs
-// can cache segments for every viewer.
-func (p *producer) keyToken(ctx context.Context, req *StreamRequest, prot packager.Protection) string {
-	if p.deriver == nil || req.Token == "" || prot.Scheme != packager.SchemeCBC {
-		return ""
+// mayCarryKeyToken reports whether the response to req is an encrypted
+// HLS manifest or playlist that carries a key token when req's token
+// earns one. Segment URLs never carry it, so CDNs can cache segments for
+// every viewer.
+func (p *producer) mayCarryKeyToken(req *StreamRequest, prot packager.Protection) bool {
+	return p.deriver != nil && req.Token != "" && prot.Scheme == packager.SchemeCBC &&
+		(req.Kind == ResourceManifest || req.Kind == ResourcePlaylist)
+}
+
+// addKeyToken sets the job's key token, and the entity tag that depends
+// on it, when the request's token earns one. A valid derived token of this
+// key is written back unchanged. A token the content key policy grants
+// earns a new derived token that expires no later than it does. The
+// caller's own JWT is never copied into a playlist.
+func (p *producer) addKeyToken(ctx context.Context, j *job) {
+	if !p.mayCarryKeyToken(j.req, j.prot) {
+		return
 	}
-	if req.Kind != ResourceManifest && req.Kind != ResourcePlaylist {
-		return ""
+	token := p.deriver.PlaylistKeyToken(ctx, uuid.UUID(j.prot.Key.ID), j.req.Token, j.req.Client, derivedKeyTokenTTL)
+	if token == "" {
+		return
 	}
-	kid := uuid.UUID(prot.Key.ID)
-	if !p.deriver.Grants(ctx, kid, req.Token) {
-		return ""
-	}
-	return p.deriver.DeriveKeyToken(kid, derivedKeyTokenTTL)
+	j.keyToken = token
+	j.etag = entityTag(j.req, j.pres, j.prot, token)
 }
 
 // entityTag hashes everything an output depends on: the build, the

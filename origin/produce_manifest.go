@@ -58,7 +58,16 @@ func (j *job) hlsOptions() *hls.Options {
 	}
 
 	if j.prot.Scheme == packager.SchemeCBC {
-		keyURI := j.req.BaseURL + hlsKeyPath + uuid.UUID(j.prot.Key.ID).String() + j.tokenQuery()
+		// Without a configured public base URL, BaseURL comes from the
+		// Host header, so a forged Host would point the key URI, and the
+		// key token in it, at another server. A root-relative URI is
+		// resolved against the playlist's URL (RFC 8216 section 4.1), as
+		// hls.js, Safari and ffmpeg do.
+		base := j.req.BaseURL
+		if j.req.BaseFromHost {
+			base = ""
+		}
+		keyURI := base + hlsKeyPath + uuid.UUID(j.prot.Key.ID).String() + j.tokenQuery()
 		opts.KeyURI = func(*packager.Track) string { return keyURI }
 	}
 	return opts
@@ -82,7 +91,7 @@ func (p *producer) multivariant(j *job) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Output{Body: body, ETag: j.etag, Manifest: true}, nil
+	return &Output{Body: body, ETag: j.etag, Manifest: true, Private: j.keyToken != ""}, nil
 }
 
 func (p *producer) playlist(j *job) (*Output, error) {
@@ -98,7 +107,7 @@ func (p *producer) playlist(j *job) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Output{Body: body, ETag: j.etag, Manifest: true}, nil
+	return &Output{Body: body, ETag: j.etag, Manifest: true, Private: j.keyToken != ""}, nil
 }
 
 func (p *producer) mpd(j *job) (*Output, error) {
@@ -117,10 +126,17 @@ func (p *producer) mpd(j *job) (*Output, error) {
 		opts.Profile = dash.ProfileCMAF
 	}
 	if j.prot.Scheme == packager.SchemeCENC {
+		// The license URL stays absolute even when BaseURL comes from the
+		// Host header: players call it directly, not relative to the MPD.
+		//
+		// No W3C common ContentProtection with cenc:pssh: dash.js 5.2.1
+		// sends that pssh as "keyids" init data when the page sets
+		// protection data, and Chromium rejects it. The init segments
+		// still carry the pssh box for plain EME pages.
 		opts.Protection = &dash.Protection{
 			KeyID:      j.prot.Key.ID,
 			LicenseURL: j.req.BaseURL + clearKeyLicense,
-			PSSH:       true,
+			PSSH:       false,
 		}
 	}
 

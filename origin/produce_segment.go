@@ -44,19 +44,29 @@ func (p *producer) init(j *job) (*Output, error) {
 	return &Output{Body: body, ContentType: mp4ContentType(t), ETag: j.etag}, nil
 }
 
-// segment builds one TS or fMP4 media segment of an HLS or DASH track.
-func (p *producer) segment(ctx context.Context, j *job) (*Output, error) {
+// segmentRange looks up the track, the segment plan and the 0-based
+// segment index of a media segment request.
+func (p *producer) segmentRange(j *job) (*packager.Track, *packager.SegmentPlan, int, error) {
 	t, err := j.track(j.req.Track)
 	if err != nil {
-		return nil, err
+		return nil, nil, 0, err
 	}
 	plan, err := j.pres.Plan(p.target(j.req.Format))
 	if err != nil {
-		return nil, err
+		return nil, nil, 0, err
 	}
 	index := j.req.Segment - 1
 	if index < 0 || index >= plan.SegmentCount() {
-		return nil, fmt.Errorf("segment %d of track %q (the track has %d): %w", j.req.Segment, t.Name, plan.SegmentCount(), packager.ErrNotFound)
+		return nil, nil, 0, fmt.Errorf("segment %d of track %q (the track has %d): %w", j.req.Segment, t.Name, plan.SegmentCount(), packager.ErrNotFound)
+	}
+	return t, plan, index, nil
+}
+
+// segment builds one TS or fMP4 media segment of an HLS or DASH track.
+func (p *producer) segment(ctx context.Context, j *job) (*Output, error) {
+	t, plan, index, err := p.segmentRange(j)
+	if err != nil {
+		return nil, err
 	}
 	r := plan.Ranges[t.Index][index]
 	samples := t.Samples[r.Start:r.End]
@@ -99,17 +109,27 @@ func (p *producer) segment(ctx context.Context, j *job) (*Output, error) {
 	return p.output(b, contentType, j.etag), nil
 }
 
-// fragment builds one Smooth Streaming fragment.
-func (p *producer) fragment(ctx context.Context, j *job) (*Output, error) {
+// fragmentRange looks up the track index, the segment plan and the
+// 0-based segment index of a Smooth fragment request.
+func (p *producer) fragmentRange(j *job) (int, *packager.SegmentPlan, int, error) {
 	m, err := p.smoothLookup(j)
 	if err != nil {
-		return nil, err
+		return 0, nil, 0, err
 	}
 	trackIndex, index, err := m.Lookup(j.req.Stream, j.req.Bitrate, int64(j.req.Time))
 	if err != nil {
-		return nil, err
+		return 0, nil, 0, err
 	}
 	plan, err := j.pres.Plan(p.smoothTarget)
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	return trackIndex, plan, index, nil
+}
+
+// fragment builds one Smooth Streaming fragment.
+func (p *producer) fragment(ctx context.Context, j *job) (*Output, error) {
+	trackIndex, plan, index, err := p.fragmentRange(j)
 	if err != nil {
 		return nil, err
 	}

@@ -41,7 +41,11 @@ func (s *Server) writeOutput(w http.ResponseWriter, r *http.Request, req *Stream
 	if out.ETag != "" {
 		h["Etag"] = []string{out.ETag}
 	}
-	h["Cache-Control"] = headerValue(s.cacheControl(req, loc, out.Manifest))
+	if out.Private {
+		h["Cache-Control"] = privateCacheControl
+	} else {
+		h["Cache-Control"] = headerValue(s.cacheControl(req, loc, out.Manifest))
+	}
 
 	if needsServeContent(r) {
 		body := out.Body
@@ -83,7 +87,10 @@ func needsServeContent(r *http.Request) bool {
 var (
 	nosniffValue      = []string{"nosniff"}
 	acceptRangesValue = []string{"bytes"}
-	sharedValues      = map[string][]string{}
+	// privateCacheControl keeps responses that carry a key token out of
+	// shared caches and out of the browser's disk cache.
+	privateCacheControl = []string{"private, no-store"}
+	sharedValues        = map[string][]string{}
 )
 
 func init() {

@@ -67,8 +67,12 @@ type Deps struct {
 // Server is the origin's HTTP server.
 type Server struct {
 	// Configuration and collaborators.
-	cfg              Config
+	cfg Config
+	// rootLogger is the logger New was given. Each component derives its
+	// own from it once, so every line carries one "component" attribute.
+	rootLogger       *slog.Logger
 	logger           *slog.Logger
+	clientIP         func(*http.Request) string
 	store            storage.Store
 	catalog          policy.LocatorStore
 	producer         Producer
@@ -109,7 +113,9 @@ func New(cfg Config, logger *slog.Logger, deps Deps) (*Server, error) {
 
 	s := &Server{
 		cfg:              cfg,
+		rootLogger:       logger,
 		logger:           logger.With("component", "origin"),
+		clientIP:         keydelivery.RemoteIP,
 		store:            deps.Store,
 		catalog:          deps.Catalog,
 		producer:         deps.Producer,
@@ -117,6 +123,9 @@ func New(cfg Config, logger *slog.Logger, deps Deps) (*Server, error) {
 		presentationName: deps.PresentationName,
 		now:              deps.Now,
 		gatherer:         deps.Gatherer,
+	}
+	if cfg.ClientIPHeader != "" {
+		s.clientIP = keydelivery.HeaderIP(cfg.ClientIPHeader)
 	}
 	reg := deps.Registerer
 	if reg == nil {
@@ -158,6 +167,9 @@ func New(cfg Config, logger *slog.Logger, deps Deps) (*Server, error) {
 		s.adminTokenHash = sha256.Sum256([]byte(cfg.AdminToken.Reveal()))
 	} else {
 		s.logger.Warn("admin API disabled: LOCKSTREAM_ADMIN_TOKEN is not set")
+	}
+	if cfg.PublicBaseURL == "" {
+		s.logger.Warn("public_base_url is not set: DASH license URLs in manifests follow each request's Host header, which a client can forge; set public_base_url in production")
 	}
 
 	s.handler = s.instrument(s.routes())
@@ -246,8 +258,9 @@ func (s *Server) buildKeyDelivery(reg prometheus.Registerer) error {
 		Authorizer:         policy.NewKeyAuthorizer(s.catalog, store, verifier),
 		DerivedTokenSecret: secret,
 		AllowedOrigins:     allowedOrigins(s.cfg.CORSOrigins),
+		ClientIP:           s.clientIP,
 		Now:                s.now,
-		Logger:             s.logger.With("component", "keydelivery"),
+		Logger:             s.rootLogger,
 		Registerer:         reg,
 	})
 	if err != nil {
@@ -276,7 +289,7 @@ func (s *Server) loadMasterKey() ([]byte, error) {
 	if err := os.MkdirAll(s.cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data folder: %w", err)
 	}
-	key, err := policy.LoadMasterKey(s.cfg.MasterKey.Reveal(), s.cfg.DataDir, s.logger)
+	key, err := policy.LoadMasterKey(s.cfg.MasterKey.Reveal(), s.cfg.DataDir, s.rootLogger)
 	if err != nil {
 		return nil, err
 	}

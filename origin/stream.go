@@ -29,7 +29,9 @@ type Producer interface {
 // ETagger is an optional interface of a Producer: it returns the ETag that
 // Produce would return, without building the body, so a conditional
 // request is answered 304 cheaply. The server calls it only for requests
-// with If-None-Match.
+// with If-None-Match. It returns the same errors as Produce for a
+// resource that does not exist, and "" when it cannot tell the tag
+// without building, such as for a response that carries a key token.
 type ETagger interface {
 	ETag(ctx context.Context, req *StreamRequest, loc *policy.Locator, scheme packager.Scheme) (string, error)
 }
@@ -52,6 +54,10 @@ type Output struct {
 	// playlists, which change when the locator or asset does; segments
 	// are cached long. The request kind sets it too.
 	Manifest bool
+	// Private marks a body that carries a player's key token: it is sent
+	// "Cache-Control: private, no-store", because a shared cache that
+	// keys on the path would hand the token to other viewers.
+	Private bool
 	// Release, when not nil, is called after the response was written, to
 	// return Body to a pool.
 	Release func()
@@ -87,8 +93,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) error {
 	}
 	req.Scheme = scheme
 	req.BaseURL = s.baseURL(r)
+	req.BaseFromHost = s.cfg.PublicBaseURL == ""
 	if r.URL.RawQuery != "" {
 		req.Token = r.URL.Query().Get("token")
+		if req.Token != "" {
+			req.Client = s.clientIP(r)
+		}
 	}
 
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.ProduceTimeout)

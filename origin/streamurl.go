@@ -148,11 +148,19 @@ type StreamRequest struct {
 	// "https://media.example.com", for absolute URLs in manifests. The
 	// handler sets it; the parser leaves it empty.
 	BaseURL string
+	// BaseFromHost is true when the handler built BaseURL from the
+	// request's Host header, which the client chooses, instead of the
+	// configured public base URL. HLS key URIs are then root-relative, so
+	// a forged Host cannot send a player's key token elsewhere.
+	BaseFromHost bool
 
 	// Token is the request's "token" query parameter, for players that
 	// cannot set an Authorization header. The handler sets it; it is never
 	// logged, and only a token derived from it reaches a playlist.
 	Token string
+	// Client is the address that refused tokens count against in key
+	// delivery's failure limit. The handler sets it.
+	Client string
 }
 
 // Protocol returns the request's streaming protocol.

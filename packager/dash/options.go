@@ -37,8 +37,10 @@ type Protection struct {
 	// LicenseURL is the absolute URL of the ClearKey license endpoint.
 	LicenseURL string
 	// PSSH adds a ContentProtection for the W3C common system with a
-	// cenc:pssh box, for plain EME pages; Shaka Player and dash.js use
-	// cenc:default_KID and need none.
+	// cenc:pssh box. Shaka Player and dash.js use cenc:default_KID and
+	// need none. dash.js 5.2.1 pages that set protection data fail with
+	// it, so the origin leaves it off. The init segments still carry the
+	// pssh box for plain EME pages.
 	PSSH bool
 }
 
