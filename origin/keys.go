@@ -34,8 +34,9 @@ type keyCacheEntry struct {
 }
 
 // keyCacheTTL bounds how long a deleted locator's key keeps encrypting
-// segments that are still requested; the locator check before every
-// request already refuses deleted locators, so this is a second line.
+// segments that are still requested. The locator check before every
+// request already refuses deleted locators, so this bound is a second line
+// of defence.
 const keyCacheTTL = 10 * time.Second
 
 // maxCachedKeys bounds the cache; past it the cache is cleared.

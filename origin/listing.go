@@ -11,7 +11,7 @@ import (
 
 // listingTTL is how long an asset's file listing is reused. Every request
 // needs the listing to find the current file versions, and on blob storage
-// a listing is a round trip to the store; a replaced file is noticed
+// a listing is a round trip to the store. A replaced file is noticed
 // within this time.
 const listingTTL = 2 * time.Second
 

@@ -117,7 +117,7 @@ func (p *producer) Produce(ctx context.Context, req *StreamRequest, loc *policy.
 	}
 	if errors.Is(err, storage.ErrChanged) {
 		// A file changed after the listing was taken: the next request
-		// lists again, sees the new version and indexes it.
+		// lists again, finds the new version and indexes it.
 		p.listings.forget(loc.Asset)
 	}
 	return out, err
@@ -185,7 +185,7 @@ type job struct {
 	etag   string
 	opener assetOpener
 	// keyToken is the derived key token written into playlist and key
-	// URIs for players that cannot set headers; empty when the request
+	// URIs for players that cannot set headers. It is empty when the request
 	// carried no valid token.
 	keyToken string
 }
