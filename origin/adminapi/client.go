@@ -102,27 +102,40 @@ func (c *Client) ListPaths(ctx context.Context, nameOrID string) (*ListPathsResp
 // do sends one request to /api/v1/{path} and decodes the response into out
 // (when out is not nil). in, when not nil, is sent as the JSON body.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
-	if c.base.Opaque != "" || c.base.Host == "" {
-		return fmt.Errorf("admin API: invalid base URL %q: want scheme://host[:port]", c.base.String())
+	if in == nil {
+		return c.send(ctx, method, path, "", nil, out)
 	}
-	target := c.base.String() + "/api/v1/" + path
+	// An invalid base URL is reported before an encoding error, as send
+	// reports it before anything else.
+	if err := c.checkBase(); err != nil {
+		return err
+	}
+	data, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("admin API: encoding %s %s request: %w", method, path, err)
+	}
+	return c.send(ctx, method, path, "application/json", data, out)
+}
 
-	var body io.Reader
-	if in != nil {
-		data, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("admin API: encoding %s %s request: %w", method, path, err)
-		}
-		body = bytes.NewReader(data)
+// send sends one request to /api/v1/{path} with body encoded as
+// contentType and decodes the response into out (when out is not nil).
+// An empty contentType sends no body and no Content-Type header.
+func (c *Client) send(ctx context.Context, method, path, contentType string, body []byte, out any) error {
+	if err := c.checkBase(); err != nil {
+		return err
 	}
 
-	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	var reader io.Reader
+	if contentType != "" {
+		reader = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base.String()+"/api/v1/"+path, reader)
 	if err != nil {
 		return fmt.Errorf("admin API: building %s %s request: %w", method, path, err)
 	}
 	req.Header.Set("Accept", "application/json")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
@@ -150,6 +163,15 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("admin API: decoding %s %s response: %w", method, path, err)
+	}
+	return nil
+}
+
+// checkBase returns an error unless the client's base URL has the form
+// scheme://host[:port].
+func (c *Client) checkBase() error {
+	if c.base.Opaque != "" || c.base.Host == "" {
+		return fmt.Errorf("admin API: invalid base URL %q: want scheme://host[:port]", c.base.String())
 	}
 	return nil
 }

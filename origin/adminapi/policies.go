@@ -1,12 +1,10 @@
 package adminapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -334,44 +332,3 @@ func (c *Client) TestToken(ctx context.Context, nameOrID string, ttl time.Durati
 func policyPath(name string) string { return "contentKeyPolicies/" + url.PathEscape(name) }
 
 func locatorPath(nameOrID string) string { return "streamingLocators/" + url.PathEscape(nameOrID) }
-
-// send is do with a body that is already encoded as contentType.
-func (c *Client) send(ctx context.Context, method, path, contentType string, body []byte, out any) error {
-	if c.base.Opaque != "" || c.base.Host == "" {
-		return fmt.Errorf("admin API: invalid base URL %q: want scheme://host[:port]", c.base.String())
-	}
-
-	req, err := http.NewRequestWithContext(ctx, method, c.base.String()+"/api/v1/"+path, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("admin API: building %s %s request: %w", method, path, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Content-Type", contentType)
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("admin API: %s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseSize+1))
-	if err != nil {
-		return fmt.Errorf("admin API: reading %s %s response: %w", method, path, err)
-	}
-	if len(data) > maxResponseSize {
-		return fmt.Errorf("admin API: %s %s response is larger than %d bytes", method, path, maxResponseSize)
-	}
-	if resp.StatusCode >= 300 {
-		return responseError(resp.StatusCode, data)
-	}
-	if out == nil || resp.StatusCode == http.StatusNoContent {
-		return nil
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("admin API: decoding %s %s response: %w", method, path, err)
-	}
-	return nil
-}

@@ -45,7 +45,7 @@ func addVideoSet(m *mpd.MPD, tracks []trackInfo, opts *Options) error {
 // addAudioSet adds the AdaptationSet of the audio tracks of one language.
 func addAudioSet(m *mpd.MPD, tracks []trackInfo, opts *Options) error {
 	id := strconv.Itoa(len(m.Periods[0].AdaptationSets))
-	as, err := m.AddNewAdaptationSetAudioWithID(id, mpd.DASH_MIME_TYPE_AUDIO_MP4, true, 1, languageTag(tracks[0].track.Language))
+	as, err := m.AddNewAdaptationSetAudioWithID(id, mpd.DASH_MIME_TYPE_AUDIO_MP4, true, 1, packager.LanguageTag(tracks[0].track.Language))
 	if err != nil {
 		return err
 	}

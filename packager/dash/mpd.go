@@ -13,7 +13,7 @@ import (
 // trackInfo is one track with its segments.
 type trackInfo struct {
 	track *packager.Track
-	spans []span
+	spans []packager.TrackSpan
 	// peak is the highest segment bitrate of the samples, for @bandwidth.
 	// NOTE: container overhead (moof, mdat, senc) is not counted.
 	peak uint32
@@ -49,12 +49,12 @@ func build(p *packager.Presentation, plan *packager.SegmentPlan, opts *Options) 
 		if t.Kind != packager.KindVideo && t.Kind != packager.KindAudio {
 			continue
 		}
-		spans, err := trackSpans(t, plan)
+		spans, err := plan.PresentationSpans(t)
 		if err != nil {
 			return nil, err
 		}
 		for _, s := range spans {
-			longest = max(longest, ticksToDuration(s.dur, t.Timescale))
+			longest = max(longest, ticksToDuration(s.Duration, t.Timescale))
 		}
 
 		info := trackInfo{track: t, spans: spans, peak: plan.PeakBitrate(t)}

@@ -78,7 +78,7 @@ func checkAdaptationSet(t *testing.T, p *packager.Presentation, plan *packager.S
 			if r.AudioChannelConfiguration == nil || *r.AudioChannelConfiguration.Value != "2" {
 				t.Errorf("Representation %s: AudioChannelConfiguration = %+v, want value 2", *r.ID, r.AudioChannelConfiguration)
 			}
-			if want := languageTag(track.Language); as.Lang == nil || *as.Lang != want {
+			if want := packager.LanguageTag(track.Language); as.Lang == nil || *as.Lang != want {
 				t.Errorf("Representation %s: AdaptationSet lang = %v, want %q", *r.ID, as.Lang, want)
 			}
 		}

@@ -2,6 +2,8 @@ package dash
 
 import (
 	"github.com/zencoder/go-dash/v3/mpd"
+
+	"github.com/lockstream/lockstream/packager"
 )
 
 // timeline returns the SegmentTimeline of spans. The first S carries t,
@@ -9,39 +11,39 @@ import (
 // because the indexer maps the first sync sample's presentation time to
 // its decode time. Later S elements carry t only after a gap. Runs of
 // equal durations are folded into one S with r.
-func timeline(spans []span) *mpd.SegmentTimeline {
+func timeline(spans []packager.TrackSpan) *mpd.SegmentTimeline {
 	tl := &mpd.SegmentTimeline{}
 	var cur *mpd.SegmentTimelineSegment
 	var next int64 // end of the previous segment
 	for i, s := range spans {
-		if i > 0 && s.start == next && uint64(s.dur) == cur.Duration {
+		if i > 0 && s.Start == next && uint64(s.Duration) == cur.Duration {
 			r := 1
 			if cur.RepeatCount != nil {
 				r = *cur.RepeatCount + 1
 			}
 			cur.RepeatCount = &r
-			next += s.dur
+			next += s.Duration
 			continue
 		}
 
-		cur = &mpd.SegmentTimelineSegment{Duration: uint64(s.dur)}
-		if i == 0 || s.start != next {
-			start := uint64(s.start)
+		cur = &mpd.SegmentTimelineSegment{Duration: uint64(s.Duration)}
+		if i == 0 || s.Start != next {
+			start := uint64(s.Start)
 			cur.StartTime = &start
 		}
 		tl.Segments = append(tl.Segments, cur)
-		next = s.start + s.dur
+		next = s.Start + s.Duration
 	}
 	return tl
 }
 
 // sameTimeline reports whether a and b list the same segments.
-func sameTimeline(a, b []span) bool {
+func sameTimeline(a, b []packager.TrackSpan) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for i := range a {
-		if a[i].start != b[i].start || a[i].dur != b[i].dur {
+		if a[i].Start != b[i].Start || a[i].Duration != b[i].Duration {
 			return false
 		}
 	}

@@ -29,12 +29,12 @@ const (
 
 // segmentBytes returns the estimated size of segment s of track t in
 // container c.
-func segmentBytes(t *packager.Track, s span, c packager.Container, encrypted bool) int64 {
+func segmentBytes(t *packager.Track, s packager.TrackSpan, c packager.Container, encrypted bool) int64 {
 	var n int64
 	if c == packager.ContainerTS {
 		n = segmentBytesTS(t, s)
 	} else {
-		n = fmp4SegmentHeader + int64(s.end-s.first)*fmp4SampleEntry + s.bytes(t)
+		n = fmp4SegmentHeader + int64(s.End-s.First)*fmp4SampleEntry + s.Bytes(t)
 	}
 	if encrypted {
 		n += cbcPadding
@@ -44,14 +44,14 @@ func segmentBytes(t *packager.Track, s span, c packager.Container, encrypted boo
 
 // segmentBytesTS counts the TS packets of segment s, with the parameter
 // sets repeated in front of every sync sample of a video track.
-func segmentBytesTS(t *packager.Track, s span) int64 {
+func segmentBytesTS(t *packager.Track, s packager.TrackSpan) int64 {
 	var paramSets int64
 	for _, ps := range t.ParameterSets {
 		paramSets += 4 + int64(len(ps)) // start code and NAL unit
 	}
 
 	packets := int64(tsTablePackets)
-	for _, sample := range t.Samples[s.first:s.end] {
+	for _, sample := range t.Samples[s.First:s.End] {
 		n := int64(sample.Size) + tsSampleHeader
 		if sample.Sync {
 			n += paramSets
@@ -63,13 +63,13 @@ func segmentBytesTS(t *packager.Track, s span) int64 {
 
 // rates returns the peak segment bitrate and the average bitrate of track
 // t in container c, in bits per second, rounded up.
-func rates(t *packager.Track, spans []span, c packager.Container, encrypted bool) (peak, average uint32) {
+func rates(t *packager.Track, spans []packager.TrackSpan, c packager.Container, encrypted bool) (peak, average uint32) {
 	var totalBytes, totalDur int64
 	for _, s := range spans {
 		n := segmentBytes(t, s, c, encrypted)
 		totalBytes += n
-		totalDur += s.dur
-		peak = max(peak, bitrate(n, s.dur, t.Timescale))
+		totalDur += s.Duration
+		peak = max(peak, bitrate(n, s.Duration, t.Timescale))
 	}
 	return peak, bitrate(totalBytes, totalDur, t.Timescale)
 }

@@ -28,7 +28,7 @@ func WriteMedia(dst []byte, t *packager.Track, plan *packager.SegmentPlan, opts 
 	if err != nil {
 		return dst, err
 	}
-	spans, err := trackSpans(t, plan)
+	spans, err := plan.DecodeSpans(t)
 	if err != nil {
 		return dst, fmt.Errorf("writing HLS media playlist: %w", err)
 	}
@@ -41,7 +41,7 @@ func WriteMedia(dst []byte, t *packager.Track, plan *packager.SegmentPlan, opts 
 }
 
 // newMediaPlaylist builds the m3u8 playlist of t.
-func newMediaPlaylist(t *packager.Track, spans []span, opts *Options, version int) (*m3u8.MediaPlaylist, error) {
+func newMediaPlaylist(t *packager.Track, spans []packager.TrackSpan, opts *Options, version int) (*m3u8.MediaPlaylist, error) {
 	pl, err := m3u8.NewMediaPlaylist(0, uint(len(spans)))
 	if err != nil {
 		return nil, err
@@ -62,7 +62,7 @@ func newMediaPlaylist(t *packager.Track, spans []span, opts *Options, version in
 	for i, s := range spans {
 		seg := &m3u8.MediaSegment{
 			URI:      opts.SegmentURI(t, i+1),
-			Duration: float64(s.dur) / float64(t.Timescale),
+			Duration: float64(s.Duration) / float64(t.Timescale),
 		}
 		if keyURI != "" {
 			seg.Key = segmentKey(keyURI, opts.Container, t, s, i)
@@ -70,7 +70,7 @@ func newMediaPlaylist(t *packager.Track, spans []span, opts *Options, version in
 		if err := pl.AppendSegment(seg); err != nil {
 			return nil, err
 		}
-		longest = max(longest, s.dur)
+		longest = max(longest, s.Duration)
 	}
 
 	// RFC 8216 section 4.3.3.1: every EXTINF rounded to the nearest integer
@@ -88,8 +88,8 @@ func newMediaPlaylist(t *packager.Track, spans []span, opts *Options, version in
 // sequence number as IV, and an IV applies to the segments up to the next
 // EXT-X-KEY, so every segment needs its own tag. The origin's segment
 // path encrypts with the same packager.SegmentIV.
-func segmentKey(uri string, c packager.Container, t *packager.Track, s span, i int) *m3u8.Key {
-	iv := packager.SegmentIV(c, t, packager.SampleRange{Start: s.first, End: s.end}, i)
+func segmentKey(uri string, c packager.Container, t *packager.Track, s packager.TrackSpan, i int) *m3u8.Key {
+	iv := packager.SegmentIV(c, t, packager.SampleRange{Start: s.First, End: s.End}, i)
 	var text [2 + 2*len(iv)]byte
 	text[0], text[1] = '0', 'x'
 	hex.Encode(text[2:], iv[:])

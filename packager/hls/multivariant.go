@@ -56,7 +56,7 @@ func WriteMultivariant(dst []byte, p *packager.Presentation, plan *packager.Segm
 		if t.Kind != packager.KindVideo && t.Kind != packager.KindAudio {
 			continue
 		}
-		spans, err := trackSpans(t, plan)
+		spans, err := plan.DecodeSpans(t)
 		if err != nil {
 			return dst, fmt.Errorf("writing HLS multivariant playlist of %q: %w", p.Name, err)
 		}
@@ -158,7 +158,7 @@ func appendMedia(dst []byte, r rendition, groupID string, isDefault bool, legacy
 	a := attrList{buf: append(dst, "#EXT-X-MEDIA:"...)}
 	a.enum("TYPE", "AUDIO")
 	a.quoted("GROUP-ID", groupID)
-	if lang := languageTag(t.Language); lang != "" {
+	if lang := packager.LanguageTag(t.Language); lang != "" {
 		a.quoted("LANGUAGE", lang)
 	}
 	a.quoted("NAME", t.Name)

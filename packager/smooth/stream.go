@@ -13,7 +13,7 @@ type trackGroup struct {
 	name   string
 	lang   string
 	tracks []*packager.Track
-	spans  [][]span
+	spans  [][]packager.TrackSpan
 }
 
 // groupTracks puts the video tracks into one group named "video" and the
@@ -26,7 +26,7 @@ func groupTracks(p *packager.Presentation, plan *packager.SegmentPlan) ([]*track
 		if t.Kind != packager.KindVideo && t.Kind != packager.KindAudio {
 			continue
 		}
-		spans, err := trackSpans(t, plan)
+		spans, err := plan.DecodeSpans(t)
 		if err != nil {
 			return nil, err
 		}
@@ -116,13 +116,13 @@ func uniqueBitrate(used []uint32, bitrate uint32) uint32 {
 
 // chunks returns the chunk list of spans in TimeScale units and the
 // chunk start times. The first chunk and any chunk after a gap carry t.
-func chunks(spans []span, timescale uint32) ([]Chunk, []int64) {
+func chunks(spans []packager.TrackSpan, timescale uint32) ([]Chunk, []int64) {
 	list := make([]Chunk, 0, len(spans))
 	starts := make([]int64, 0, len(spans))
 	var next int64
 	for i, s := range spans {
-		start := smoothTime(s.start, timescale, TimeScale)
-		end := smoothTime(s.start+s.dur, timescale, TimeScale)
+		start := smoothTime(s.Start, timescale, TimeScale)
+		end := smoothTime(s.Start+s.Duration, timescale, TimeScale)
 		c := Chunk{D: end - start}
 		if i == 0 || start != next {
 			c.T = &start
@@ -136,13 +136,13 @@ func chunks(spans []span, timescale uint32) ([]Chunk, []int64) {
 
 // sameTimes reports whether a and b have the same segment times once
 // rescaled to TimeScale.
-func sameTimes(a, b []span, tsA, tsB uint32) bool {
+func sameTimes(a, b []packager.TrackSpan, tsA, tsB uint32) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for i := range a {
-		if smoothTime(a[i].start, tsA, TimeScale) != smoothTime(b[i].start, tsB, TimeScale) ||
-			smoothTime(a[i].start+a[i].dur, tsA, TimeScale) != smoothTime(b[i].start+b[i].dur, tsB, TimeScale) {
+		if smoothTime(a[i].Start, tsA, TimeScale) != smoothTime(b[i].Start, tsB, TimeScale) ||
+			smoothTime(a[i].Start+a[i].Duration, tsA, TimeScale) != smoothTime(b[i].Start+b[i].Duration, tsB, TimeScale) {
 			return false
 		}
 	}

@@ -1,11 +1,11 @@
-package hls
+package packager
 
-// languageTag returns the RFC 5646 tag for an ISO 639-2/T code, as
-// LANGUAGE requires (RFC 8216 section 4.3.4.1): the two-letter ISO 639-1
-// code where one exists, because BCP 47 forbids the three-letter form
-// then. Codes outside the table pass through unchanged; "und" and ""
-// return "".
-func languageTag(code string) string {
+// LanguageTag returns the RFC 5646 tag for an ISO 639-2/T code, as the
+// HLS LANGUAGE attribute (RFC 8216 section 4.3.4.1) and the DASH lang
+// attribute require. The tag is the two-letter ISO 639-1 code where one
+// exists, because BCP 47 forbids the three-letter form then. Codes
+// outside the table pass through unchanged, and "und" and "" return "".
+func LanguageTag(code string) string {
 	if code == "" || code == "und" {
 		return ""
 	}
