@@ -23,6 +23,10 @@
 #   BENCH_CONNECTIONS   wrk connections (default 32)
 #   BENCH_ROUNDS        alternating wrk rounds per server and format (default 2)
 #   BENCH_CLIENTS       lockstream-bench virtual clients (default 200)
+#   BENCH_PACE          playback speed of the paced load test, a multiple
+#                       of real time (default 4)
+#   BENCH_BUFFER        segments each paced client fetches before pacing
+#                       starts (default 3)
 #   BENCH_ASSETS        publish this many assets (links to the sample's
 #                       files) and measure RSS under load over ten of them
 #                       (default 0: skipped)
@@ -40,6 +44,8 @@ duration=${BENCH_DURATION:-10s}
 connections=${BENCH_CONNECTIONS:-32}
 rounds=${BENCH_ROUNDS:-2}
 clients=${BENCH_CLIENTS:-200}
+pace=${BENCH_PACE:-4}
+buffer=${BENCH_BUFFER:-3}
 assets=${BENCH_ASSETS:-0}
 policy_file=testdata/policies/sample-token-policy.json
 policy_name=sample-token-policy
@@ -415,14 +421,36 @@ measure_cbc() {
 	[ -n "$cbc_mbs" ] && note "AES-128-CBC: $cbc_mbs MB/s on one core" || note "the CBC reference benchmark failed"
 }
 
-# load_test runs lockstream-bench with many players against MANIFEST.
+# load_test runs lockstream-bench with many players against MANIFEST
+# twice. The unpaced run measures throughput: each client requests the
+# next segment as soon as one arrives, so every client always has a
+# request queued. The paced run plays at $pace times real time after a
+# $buffer-segment burst, as players with a full buffer do, and measures
+# the latency those players get. It prints both segment p99s.
 load_test() {
-	local manifest=$1 token=$2
-	say "lockstream-bench -c $clients -d $duration on $manifest"
-	local args=(-url "$manifest" -c "$clients" -d "$duration" -n 10000000 -rendition highest -pid "$server_pid")
-	if ! LOCKSTREAM_BENCH_TOKEN=$token timeout 120s "$tmp/bin/lockstream-bench" "${args[@]}" 2>"$tmp/load-progress.txt"; then
-		tail -n 5 "$tmp/load-progress.txt" >&2 || true
-		part_failed "lockstream-bench failed against $manifest"
+	local manifest=$1 token=$2 mode out p99 p99s=()
+	for mode in unpaced paced; do
+		local args=(-url "$manifest" -c "$clients" -d "$duration" -n 10000000 -rendition highest -pid "$server_pid")
+		local how=unpaced
+		if [ "$mode" = paced ]; then
+			args+=(-pace "$pace" -buffer "$buffer")
+			how="paced: -pace $pace -buffer $buffer"
+		fi
+		say "lockstream-bench -c $clients -d $duration ($how) on $manifest"
+		out=$tmp/load-$mode.txt
+		if ! LOCKSTREAM_BENCH_TOKEN=$token timeout 120s "$tmp/bin/lockstream-bench" "${args[@]}" \
+			>"$out" 2>"$tmp/load-progress-$mode.txt"; then
+			cat "$out" || true
+			tail -n 5 "$tmp/load-progress-$mode.txt" >&2 || true
+			part_failed "lockstream-bench ($mode) failed against $manifest"
+			continue
+		fi
+		cat "$out"
+		p99=$(awk '/2xx media segments/ { for (i = 1; i < NF; i++) if ($i == "p99") print $(i + 1) }' "$out")
+		p99s+=("$mode ${p99:-?} ms")
+	done
+	if [ "${#p99s[@]}" -gt 0 ]; then
+		note "media segment p99 with $clients clients: ${p99s[*]} (paced: $pace x real time after $buffer segments)"
 	fi
 }
 

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Scheme identifiers of the ContentProtection descriptors the tool reads.
@@ -66,6 +67,7 @@ type mpdSegmentTemplate struct {
 	Initialization string       `xml:"initialization,attr"`
 	Media          string       `xml:"media,attr"`
 	StartNumber    *uint64      `xml:"startNumber,attr"`
+	Timescale      *uint64      `xml:"timescale,attr"`
 	Timeline       *mpdTimeline `xml:"SegmentTimeline"`
 }
 
@@ -194,6 +196,11 @@ func templatePlan(rep *mpdRepresentation, set *mpdAdaptationSet, base *url.URL) 
 	if tmpl.StartNumber != nil {
 		number = *tmpl.StartNumber
 	}
+	// SegmentTemplate@timescale defaults to 1 (ISO/IEC 23009-1 5.3.9.2).
+	timescale := uint64(1)
+	if tmpl.Timescale != nil && *tmpl.Timescale > 0 {
+		timescale = *tmpl.Timescale
+	}
 	var t uint64
 	for _, s := range tmpl.Timeline.S {
 		if s.R < 0 {
@@ -214,7 +221,7 @@ func templatePlan(rep *mpdRepresentation, set *mpdAdaptationSet, base *url.URL) 
 			if err != nil {
 				return nil, fmt.Errorf("SegmentTemplate@media: %w", err)
 			}
-			p.segments = append(p.segments, segmentRef{url: u.String()})
+			p.segments = append(p.segments, segmentRef{url: u.String(), duration: mediaDuration(s.D, timescale)})
 			number++
 			t += s.D
 		}
@@ -333,4 +340,14 @@ func parseKID(s string) ([]byte, error) {
 		return nil, fmt.Errorf("invalid cenc:default_KID %q: want a UUID", s)
 	}
 	return raw, nil
+}
+
+// mediaDuration converts d ticks of timescale to a duration, saturating
+// instead of overflowing for hostile values.
+func mediaDuration(d, timescale uint64) time.Duration {
+	secs := float64(d) / float64(timescale)
+	if secs >= float64(maxDuration/time.Second) {
+		return maxDuration
+	}
+	return time.Duration(secs * float64(time.Second))
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/grafov/m3u8"
 )
@@ -108,6 +109,7 @@ func hlsPlan(media *m3u8.MediaPlaylist, base *url.URL) (*plan, error) {
 		if err != nil {
 			return nil, fmt.Errorf("segment %d: %w", i, err)
 		}
+		ref.duration = time.Duration(seg.Duration * float64(time.Second))
 		p.segments = append(p.segments, ref)
 	}
 	return p, nil

@@ -192,12 +192,66 @@ func (l *load) runClient(ctx context.Context, id int, cs *clientStats) error {
 
 	// Clients start at different segments, as players that joined at
 	// different times would, so not all of them ask for the same one.
-	for i := id % len(p.segments); ; i = (i + 1) % len(p.segments) {
+	var pacer pacer
+	for n, i := 0, id%len(p.segments); ; n, i = n+1, (i+1)%len(p.segments) {
 		seg := p.segments[i]
+		if l.cfg.pace > 0 && !pacer.wait(ctx, n, l.cfg.buffer) {
+			return nil
+		}
 		req := request{kind: kindSegment, method: http.MethodGet, url: seg.url, byteRange: seg.byteRange}
 		if _, err := l.send(ctx, cs, req, false); errors.Is(err, errStop) {
 			return nil
 		}
+		pacer.played(seg.duration, l.cfg.pace)
+	}
+}
+
+// pacer spaces one paced client's segment requests as a player with a
+// full buffer does. The client fetches the first buffer segments back to
+// back and starts playback. From then on it requests the next segment
+// each time playback has used up one more segment duration divided by
+// the playback speed, so the buffer stays at about buffer segments. A request that
+// comes back late does not shift the schedule, so the client catches up
+// as a player refilling its buffer would.
+type pacer struct {
+	due     time.Time     // when the next request may go, once pacing started
+	pending time.Duration // played media not yet added to due
+	last    time.Duration // the last requested segment's share of pending
+}
+
+// wait blocks until segment request n (0-based) may go. It returns false
+// when ctx ends first.
+func (p *pacer) wait(ctx context.Context, n, buffer int) bool {
+	if n < buffer {
+		return true
+	}
+	if p.due.IsZero() {
+		// The buffer is full and playback starts now; the next segment
+		// is due when the first buffered one has played.
+		p.due, p.pending = time.Now(), p.last
+	}
+	p.due = p.due.Add(p.pending)
+	p.pending = 0
+	d := time.Until(p.due)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}
+
+// played records that a segment of duration d was requested; the next
+// request waits d/pace after this one's due time.
+func (p *pacer) played(d time.Duration, pace float64) {
+	if pace > 0 {
+		p.last = time.Duration(float64(d) / pace)
+		p.pending += p.last
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"time"
 )
 
 // maxSegments bounds the segments of one plan, so a hostile manifest
@@ -28,7 +29,8 @@ type plan struct {
 
 type segmentRef struct {
 	url       string
-	byteRange string // Range header value, or ""
+	byteRange string        // Range header value, or ""
+	duration  time.Duration // media duration, which paced clients wait for; 0 for init segments
 }
 
 // keyFormat is the kind of key response, which decides how it is checked.

@@ -16,6 +16,10 @@ type report struct {
 	Target      string `json:"target"`
 	Mode        string `json:"mode"` // "manifest" or "segment"
 	Concurrency int    `json:"concurrency"`
+	// Pace is the -pace playback speed, 0 for unpaced clients; Buffer is
+	// the -buffer segment count of paced clients.
+	Pace   float64 `json:"pace"`
+	Buffer int     `json:"buffer,omitempty"`
 
 	ElapsedSeconds float64          `json:"elapsedSeconds"`
 	Requests       int64            `json:"requests"`
@@ -84,6 +88,7 @@ func (l *load) buildReport(stats []*clientStats, elapsed time.Duration) *report 
 		Target:         redactURL(l.cfg.target()),
 		Mode:           "manifest",
 		Concurrency:    l.cfg.concurrency,
+		Pace:           l.cfg.pace,
 		ElapsedSeconds: elapsed.Seconds(),
 		Requests:       l.requests.Load(),
 		RequestsByKind: make(map[string]int64),
@@ -95,6 +100,9 @@ func (l *load) buildReport(stats []*clientStats, elapsed time.Duration) *report 
 	}
 	if l.cfg.segmentURL != nil {
 		rep.Mode = "segment"
+	}
+	if rep.Pace > 0 {
+		rep.Buffer = l.cfg.buffer
 	}
 	for k, n := range byKind {
 		rep.RequestsByKind[kindNames[k]] = n
@@ -133,6 +141,11 @@ func writeReport(w io.Writer, cfg *config, rep *report) error {
 	fmt.Fprintf(&b, "target       %s (%s mode)\n", rep.Target, rep.Mode)
 	fmt.Fprintf(&b, "clients      %d for %.2fs (bounds: %v, %d requests)\n",
 		rep.Concurrency, rep.ElapsedSeconds, cfg.duration, cfg.maxRequests)
+	if rep.Pace > 0 {
+		fmt.Fprintf(&b, "pacing       %g x real time after a %d-segment buffer\n", rep.Pace, rep.Buffer)
+	} else {
+		b.WriteString("pacing       none: each client requests the next segment at once\n")
+	}
 	fmt.Fprintf(&b, "requests     %d, %.1f/s (%s); %d in flight at the end\n",
 		rep.Requests, rep.RequestsPerSecond, formatKinds(rep.RequestsByKind), rep.Canceled)
 	fmt.Fprintf(&b, "segments     %d, %.1f/s\n", rep.Segments, rep.SegmentsPerSecond)

@@ -27,6 +27,7 @@ const (
 const (
 	maxConcurrency = 10000
 	maxDuration    = time.Hour
+	maxPace        = 1000
 )
 
 // tokenEnv names the environment variable that supplies the key token
@@ -47,6 +48,13 @@ type config struct {
 	pid         int // server process to sample RSS from, or 0
 	json        bool
 	list        bool // print the plan's URLs instead of running
+
+	// pace is the playback speed of paced clients as a multiple of real
+	// time, or 0 for clients that fetch the next segment at once. buffer
+	// is the number of segments a paced client fetches back to back
+	// before pacing starts.
+	pace   float64
+	buffer int
 
 	// progressInterval is how often a progress line goes to stderr.
 	progressInterval time.Duration
@@ -132,6 +140,8 @@ func parseArgs(args []string, stdout io.Writer, getenv func(string) string) (*co
 	fs.StringVar(&rend, "rendition", "highest", "video rendition to play: highest or lowest bandwidth, or a 0-based `index` in manifest order")
 	fs.IntVar(&cfg.pid, "pid", 0, "`PID` of a local server whose resident memory (VmRSS) is sampled during the run")
 	fs.BoolVar(&cfg.json, "json", false, "print the final report as JSON")
+	fs.Float64Var(&cfg.pace, "pace", 0, "play at this `speed` as a multiple of real time: after -buffer segments, each client requests a segment every segment duration divided by the speed, as a player with a full buffer does; 0 requests the next segment at once")
+	fs.IntVar(&cfg.buffer, "buffer", 3, "`number` of segments a paced client fetches back to back first, to fill its buffer")
 	fs.BoolVar(&cfg.list, "list", false, "fetch the manifest once, print the key, init and segment URLs of the rendition, one per line, and exit")
 
 	if err := fs.Parse(args); err != nil {
@@ -167,6 +177,9 @@ func parseArgs(args []string, stdout io.Writer, getenv func(string) string) (*co
 	if cfg.rendition, err = parseRendition(rend); err != nil {
 		return nil, err
 	}
+	if cfg.pace > 0 && cfg.segmentURL != nil {
+		return nil, errors.New("-pace needs a manifest -url, whose segment durations set the pace, not -segment-url")
+	}
 	if cfg.list && cfg.segmentURL != nil {
 		return nil, errors.New("-list needs a manifest -url, not -segment-url")
 	}
@@ -191,6 +204,10 @@ func (c *config) validateBounds() error {
 		return fmt.Errorf("invalid -n %d: want at least 1 request", c.maxRequests)
 	case c.timeout <= 0:
 		return fmt.Errorf("invalid -timeout %v: want a duration above 0", c.timeout)
+	case c.pace < 0 || c.pace > maxPace || c.pace != c.pace:
+		return fmt.Errorf("invalid -pace %v: want 0 (unpaced) or a speed above 0 and at most %d", c.pace, maxPace)
+	case c.buffer < 0 || c.buffer > maxSegments:
+		return fmt.Errorf("invalid -buffer %d: want 0 to %d segments", c.buffer, maxSegments)
 	case c.pid < 0:
 		return fmt.Errorf("invalid -pid %d: want a process ID", c.pid)
 	}

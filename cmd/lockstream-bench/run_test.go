@@ -417,6 +417,10 @@ func TestRunUsageErrors(t *testing.T) {
 		{"bad rendition", []string{"-url", "http://127.0.0.1/m", "-rendition", "best"}, `invalid -rendition "best"`},
 		{"missing process", []string{"-url", "http://127.0.0.1/m", "-pid", "999999999"}, "invalid -pid 999999999"},
 		{"unknown flag", []string{"-url", "http://127.0.0.1/m", "-x"}, "flag provided but not defined: -x"},
+		{"negative pace", []string{"-url", "http://127.0.0.1/m", "-pace", "-1"}, "invalid -pace -1"},
+		{"huge pace", []string{"-url", "http://127.0.0.1/m", "-pace", "1e9"}, "invalid -pace 1e+09"},
+		{"negative buffer", []string{"-url", "http://127.0.0.1/m", "-pace", "1", "-buffer", "-1"}, "invalid -buffer -1"},
+		{"pace with segment URL", []string{"-pace", "1", "-segment-url", "http://127.0.0.1/s"}, "-pace needs a manifest -url"},
 		{"list with segment URL", []string{"-list", "-segment-url", "http://127.0.0.1/s"}, "-list needs a manifest -url"},
 		{"positional argument", []string{"-url", "http://127.0.0.1/m", "extra"}, `unexpected argument "extra"`},
 	}
