@@ -254,32 +254,35 @@ func (e *sampleEncryption) appendSencPayload(dst []byte, sampleCount int) []byte
 	return dst
 }
 
-// encrypt encrypts the samples in payload, the mdat payload holding them
-// in order, in place with AES-128-CTR. The counter block of each sample is
+// encrypt writes to dst the samples in src, the mdat payload holding them
+// in order, with AES-128-CTR applied to their protected ranges. dst has
+// the length of src and is either src itself or does not overlap it. The counter block of each sample is
 // its 8-byte IV followed by a 64-bit block counter starting at zero
 // (ISO/IEC 23001-7 'cenc'). The protected ranges of one sample form a
 // single key stream: each range continues where the previous one stopped.
-func (e *sampleEncryption) encrypt(payload []byte, samples []packager.Sample) {
+func (e *sampleEncryption) encrypt(dst, src []byte, samples []packager.Sample) {
 	var counter [16]byte
 	pos := 0
 	for i, s := range samples {
-		sample := payload[pos : pos+int(s.Size)]
+		out := dst[pos : pos+int(s.Size)]
+		in := src[pos : pos+int(s.Size)]
 		pos += int(s.Size)
 
 		iv := packager.SampleIV(e.identity, e.first+i)
 		copy(counter[:ivSize], iv[:])
 		stream := cipher.NewCTR(e.block, counter[:])
 		if !e.subsamples {
-			stream.XORKeyStream(sample, sample)
+			stream.XORKeyStream(out, in)
 			continue
 		}
 
 		off := 0
 		for _, r := range e.scratch.ranges[i] {
-			off += int(r.BytesOfClearData)
-			protected := sample[off : off+int(r.BytesOfProtectedData)]
-			stream.XORKeyStream(protected, protected)
-			off += len(protected)
+			clearEnd := off + int(r.BytesOfClearData)
+			copy(out[off:clearEnd], in[off:clearEnd])
+			end := clearEnd + int(r.BytesOfProtectedData)
+			stream.XORKeyStream(out[clearEnd:end], in[clearEnd:end])
+			off = end
 		}
 	}
 }

@@ -3,6 +3,7 @@ package fmp4
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/lockstream/lockstream/packager"
 )
@@ -110,15 +111,22 @@ func finishFragment(dst []byte, moofStart, dataOffsetPos int, data []byte, sampl
 
 	dst = appendUint32(dst, uint32(len(data)+8))
 	dst = append(dst, "mdat"...)
-	payload := data
-	if !headerOnly {
-		// checkFragment has made sure the size fits 32 bits.
+	switch {
+	case headerOnly:
+		// The caller sends data after the header: encrypt it in place.
+		if enc != nil {
+			enc.encrypt(data, data, samples)
+		}
+	case enc != nil:
+		// Encrypting from data into dst reads and writes each protected
+		// byte once, where a copy followed by encryption in place would
+		// pass over it twice.
 		n := len(dst)
+		dst = slices.Grow(dst, len(data))[:n+len(data)]
+		enc.encrypt(dst[n:], data, samples)
+	default:
+		// checkFragment has made sure the size fits 32 bits.
 		dst = append(dst, data...)
-		payload = dst[n:]
-	}
-	if enc != nil {
-		enc.encrypt(payload, samples)
 	}
 	return dst
 }
