@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lockstream/lockstream/packager/internal/fixture"
 )
 
 func TestFormatDuration(t *testing.T) {
@@ -42,7 +44,7 @@ var xsDuration = regexp.MustCompile(`^PT(\d+H)?(\d+M)?(\d+(\.\d+)?S)?$`)
 // presentations shorter than one second, which go-dash v3.0.3 writes as
 // PT213333333\uFFFDS.
 func TestMPDSubsecondDuration(t *testing.T) {
-	p, plan := fixture(fixtureOptions{})
+	p, plan := fixture.Build(fixture.Options{})
 	p.Duration = 213 * time.Millisecond
 	text, err := Write(nil, p, plan, testOptions(ProfileCMAF, false))
 	if err != nil {

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/lockstream/lockstream/packager/internal/fixture"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -35,18 +37,18 @@ func testOptions(profile Profile, encrypted bool) *Options {
 func TestGolden(t *testing.T) {
 	tests := []struct {
 		file      string
-		fixture   fixtureOptions
+		fixture   fixture.Options
 		profile   Profile
 		encrypted bool
 	}{
-		{"csf-clear.mpd", fixtureOptions{}, ProfileCSF, false},
-		{"csf-cenc.mpd", fixtureOptions{}, ProfileCSF, true},
-		{"cmaf-cenc.mpd", fixtureOptions{}, ProfileCMAF, true},
-		{"cmaf-clear-two-languages.mpd", fixtureOptions{audioLangs: []string{"eng", "fra"}, startTicks: 1024}, ProfileCMAF, false},
+		{"csf-clear.mpd", fixture.Options{}, ProfileCSF, false},
+		{"csf-cenc.mpd", fixture.Options{}, ProfileCSF, true},
+		{"cmaf-cenc.mpd", fixture.Options{}, ProfileCMAF, true},
+		{"cmaf-clear-two-languages.mpd", fixture.Options{AudioLangs: []string{"eng", "fra"}, StartTicks: 1024}, ProfileCMAF, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			p, plan := fixture(tt.fixture)
+			p, plan := fixture.Build(tt.fixture)
 			got, err := Write(nil, p, plan, testOptions(tt.profile, tt.encrypted))
 			if err != nil {
 				t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/lockstream/lockstream/packager"
 	"github.com/lockstream/lockstream/packager/fmp4"
+	"github.com/lockstream/lockstream/packager/internal/fixture"
 )
 
 func TestMPDStructure(t *testing.T) {
@@ -20,7 +21,7 @@ func TestMPDStructure(t *testing.T) {
 		for _, start := range []int64{0, 1024} {
 			name := map[bool]string{false: "clear", true: "cenc"}[encrypted] + "/start-" + itoa(int(start))
 			t.Run(name, func(t *testing.T) {
-				p, plan := fixture(fixtureOptions{startTicks: start, audioLangs: []string{"eng", "fra"}})
+				p, plan := fixture.Build(fixture.Options{StartTicks: start, AudioLangs: []string{"eng", "fra"}})
 				opts := testOptions(ProfileCMAF, encrypted)
 				text, err := Write(nil, p, plan, opts)
 				if err != nil {
@@ -210,7 +211,7 @@ func itoa(n int) string {
 }
 
 func TestProtectionDescriptors(t *testing.T) {
-	p, plan := fixture(fixtureOptions{})
+	p, plan := fixture.Build(fixture.Options{})
 	text, err := Write(nil, p, plan, testOptions(ProfileCSF, true))
 	if err != nil {
 		t.Fatal(err)
@@ -261,7 +262,7 @@ func TestWriteErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, plan := fixture(fixtureOptions{})
+			p, plan := fixture.Build(fixture.Options{})
 			opts := testOptions(ProfileCSF, false)
 			tt.change(opts, plan)
 			_, err := Write(nil, p, plan, opts)
@@ -279,11 +280,11 @@ func TestWriteErrors(t *testing.T) {
 }
 
 func BenchmarkWrite(b *testing.B) {
-	o := fixtureOptions{videoSeconds: 600}
+	o := fixture.Options{VideoSeconds: 600}
 	for s := 0; s <= 600; s += 4 {
-		o.boundaries = append(o.boundaries, s)
+		o.Boundaries = append(o.Boundaries, s)
 	}
-	p, plan := fixture(o)
+	p, plan := fixture.Build(o)
 	for _, encrypted := range []bool{false, true} {
 		b.Run(map[bool]string{false: "clear", true: "cenc"}[encrypted], func(b *testing.B) {
 			opts := testOptions(ProfileCMAF, encrypted)

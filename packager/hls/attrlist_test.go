@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/lockstream/lockstream/packager"
+	"github.com/lockstream/lockstream/packager/internal/fixture"
 )
 
 // TestQuotedRejectsBreakingCharacters guards RFC 8216 section 4.2: a
@@ -49,7 +50,7 @@ func TestQuotedRejectsBreakingCharacters(t *testing.T) {
 // against a language that would inject a variant stream, in case one
 // reaches it past the .ism checks.
 func TestMultivariantRejectsInjectedLanguage(t *testing.T) {
-	p, plan := fixture(fixtureOptions{})
+	p, plan := fixture.Build(fixture.Options{})
 	for _, tr := range p.Tracks {
 		if tr.Kind == packager.KindAudio {
 			tr.Language = "en\",URI=\"http://evil.example/a.m3u8\"\n#EXT-X-STREAM-INF:BANDWIDTH=1\nhttp://evil.example/v.m3u8\n#X=\""

@@ -1,18 +1,22 @@
 package hls
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/lockstream/lockstream/packager/internal/fixture"
+)
 
 // benchFixture is ten minutes in 4 s segments: 150 segments per track.
-func benchFixture() fixtureOptions {
-	o := fixtureOptions{videoSeconds: 600}
+func benchFixture() fixture.Options {
+	o := fixture.Options{VideoSeconds: 600}
 	for s := 0; s <= 600; s += 4 {
-		o.boundaries = append(o.boundaries, s)
+		o.Boundaries = append(o.Boundaries, s)
 	}
 	return o
 }
 
 func BenchmarkWriteMultivariant(b *testing.B) {
-	p, plan := fixture(benchFixture())
+	p, plan := fixture.Build(benchFixture())
 	opts := testOptions("hls-ts", "cbc")
 	var dst []byte
 	b.ReportAllocs()
@@ -27,7 +31,7 @@ func BenchmarkWriteMultivariant(b *testing.B) {
 }
 
 func BenchmarkWriteMedia(b *testing.B) {
-	p, plan := fixture(benchFixture())
+	p, plan := fixture.Build(benchFixture())
 	for _, proto := range []string{"hls-ts", "hls-cmaf"} {
 		for _, enc := range []string{"clear", "cbc"} {
 			b.Run(proto+"/"+enc, func(b *testing.B) {

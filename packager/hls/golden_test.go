@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/lockstream/lockstream/packager"
+	"github.com/lockstream/lockstream/packager/internal/fixture"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -52,8 +53,8 @@ func appendInt(dst []byte, n int) []byte {
 }
 
 func TestGolden(t *testing.T) {
-	p, plan := fixture(fixtureOptions{})
-	audioOnly, audioPlan := fixture(fixtureOptions{noVideo: true, audioLangs: []string{"eng", "fra"}})
+	p, plan := fixture.Build(fixture.Options{})
+	audioOnly, audioPlan := fixture.Build(fixture.Options{NoVideo: true, AudioLangs: []string{"eng", "fra"}})
 	video, audio := p.Tracks[0], p.Tracks[3]
 
 	tests := []struct {

@@ -10,6 +10,7 @@ import (
 	"github.com/grafov/m3u8"
 
 	"github.com/lockstream/lockstream/packager"
+	"github.com/lockstream/lockstream/packager/internal/fixture"
 )
 
 // decodeMedia parses a media playlist with github.com/grafov/m3u8.
@@ -26,7 +27,7 @@ func decodeMedia(t *testing.T, text []byte) *m3u8.MediaPlaylist {
 }
 
 func TestMediaStructure(t *testing.T) {
-	p, plan := fixture(fixtureOptions{})
+	p, plan := fixture.Build(fixture.Options{})
 	for _, proto := range []string{"hls-ts", "hls-ts3", "hls-cmaf"} {
 		for _, enc := range []string{"clear", "cbc"} {
 			for _, track := range p.Tracks {
@@ -156,7 +157,7 @@ func hexString(b []byte) string {
 }
 
 func TestMediaAppendsToDst(t *testing.T) {
-	p, plan := fixture(fixtureOptions{})
+	p, plan := fixture.Build(fixture.Options{})
 	prefix := []byte("prefix\n")
 	got, err := WriteMedia(prefix, p.Tracks[0], plan, testOptions("hls-ts", "clear"))
 	if err != nil {
@@ -170,13 +171,13 @@ func TestMediaAppendsToDst(t *testing.T) {
 func TestMediaShortTrailingAudio(t *testing.T) {
 	// The audio ends at the last segment boundary, so the last segment
 	// holds no audio and the audio playlist lists one segment fewer.
-	p, plan := fixture(fixtureOptions{})
+	p, plan := fixture.Build(fixture.Options{})
 	audio := p.Tracks[3]
 	last := len(plan.Ranges[audio.Index]) - 1
 	cut := plan.Ranges[audio.Index][last].Start
 	audio.Samples = audio.Samples[:cut]
 	plan.Ranges[audio.Index][last] = packager.SampleRange{Start: cut, End: cut}
-	finishTrack(audio)
+	fixture.FinishTrack(audio)
 
 	opts := testOptions("hls-ts", "clear")
 	text, err := WriteMedia(nil, audio, plan, opts)
@@ -228,7 +229,7 @@ func TestMediaErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, plan := fixture(fixtureOptions{})
+			p, plan := fixture.Build(fixture.Options{})
 			opts := testOptions("hls-ts", "clear")
 			plan = tt.change(p, plan, opts)
 			_, err := WriteMedia(nil, p.Tracks[0], plan, opts)

@@ -8,6 +8,7 @@ import (
 	"github.com/grafov/m3u8"
 
 	"github.com/lockstream/lockstream/packager"
+	"github.com/lockstream/lockstream/packager/internal/fixture"
 )
 
 func decodeMultivariant(t *testing.T, text []byte) *m3u8.MasterPlaylist {
@@ -43,7 +44,7 @@ func mediaPeak(t *testing.T, track *packager.Track, plan *packager.SegmentPlan) 
 }
 
 func TestMultivariantVariants(t *testing.T) {
-	p, plan := fixture(fixtureOptions{})
+	p, plan := fixture.Build(fixture.Options{})
 	audio := p.Tracks[3]
 	for _, proto := range []string{"hls-ts", "hls-ts3", "hls-cmaf"} {
 		t.Run(proto, func(t *testing.T) {
@@ -107,7 +108,7 @@ func TestMultivariantVariants(t *testing.T) {
 }
 
 func TestMultivariantAudioGroupsByCodec(t *testing.T) {
-	p, plan := fixture(fixtureOptions{audioLangs: []string{"eng", "fra"}})
+	p, plan := fixture.Build(fixture.Options{AudioLangs: []string{"eng", "fra"}})
 	p.Tracks[4].CodecString = "mp4a.40.5"
 
 	text, err := WriteMultivariant(nil, p, plan, testOptions("hls-cmaf", "clear"))
@@ -131,7 +132,7 @@ func TestMultivariantAudioGroupsByCodec(t *testing.T) {
 }
 
 func TestMultivariantAudioOnly(t *testing.T) {
-	p, plan := fixture(fixtureOptions{noVideo: true})
+	p, plan := fixture.Build(fixture.Options{NoVideo: true})
 	opts := testOptions("hls-ts", "clear")
 	text, err := WriteMultivariant(nil, p, plan, opts)
 	if err != nil {
@@ -151,7 +152,7 @@ func TestMultivariantAudioOnly(t *testing.T) {
 }
 
 func TestMultivariantRejectsQuoteInURI(t *testing.T) {
-	p, plan := fixture(fixtureOptions{})
+	p, plan := fixture.Build(fixture.Options{})
 	opts := testOptions("hls-ts", "clear")
 	opts.PlaylistURI = func(*packager.Track) string { return `a"b.m3u8` }
 	if _, err := WriteMultivariant(nil, p, plan, opts); err == nil {

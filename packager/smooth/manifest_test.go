@@ -15,6 +15,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/lockstream/lockstream/packager"
+	"github.com/lockstream/lockstream/packager/internal/fixture"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -26,9 +27,9 @@ func fragmentURL(stream string, bitrate uint32, start int64) string {
 	return "QualityLevels(" + strconv.FormatUint(uint64(bitrate), 10) + ")/Fragments(" + stream + "=" + strconv.FormatInt(start, 10) + ")"
 }
 
-func build(t testing.TB, o fixtureOptions, encrypted bool) (*packager.Presentation, *packager.SegmentPlan, *Manifest, []byte) {
+func build(t testing.TB, o fixture.Options, encrypted bool) (*packager.Presentation, *packager.SegmentPlan, *Manifest, []byte) {
 	t.Helper()
-	p, plan := fixture(o)
+	p, plan := fixture.Build(o)
 	opts := &Options{}
 	if encrypted {
 		opts.KeyID = &testKeyID
@@ -47,12 +48,12 @@ func build(t testing.TB, o fixtureOptions, encrypted bool) (*packager.Presentati
 func TestGolden(t *testing.T) {
 	tests := []struct {
 		file      string
-		fixture   fixtureOptions
+		fixture   fixture.Options
 		encrypted bool
 	}{
-		{"clear.ismc", fixtureOptions{}, false},
-		{"cenc.ismc", fixtureOptions{}, true},
-		{"clear-two-languages-late-start.ismc", fixtureOptions{audioLangs: []string{"eng", "fra"}, startTicks: 1024}, false},
+		{"clear.ismc", fixture.Options{}, false},
+		{"cenc.ismc", fixture.Options{}, true},
+		{"clear-two-languages-late-start.ismc", fixture.Options{AudioLangs: []string{"eng", "fra"}, StartTicks: 1024}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -78,7 +79,7 @@ func TestGolden(t *testing.T) {
 func TestManifestStructure(t *testing.T) {
 	for _, start := range []int64{0, 1024} {
 		t.Run("start-"+strconv.FormatInt(start, 10), func(t *testing.T) {
-			p, plan, _, text := build(t, fixtureOptions{startTicks: start, audioLangs: []string{"eng", "fra"}}, false)
+			p, plan, _, text := build(t, fixture.Options{StartTicks: start, AudioLangs: []string{"eng", "fra"}}, false)
 			var media SmoothStreamingMedia
 			if err := xml.Unmarshal(text, &media); err != nil {
 				t.Fatalf("parsing manifest: %v", err)
@@ -133,7 +134,7 @@ func checkChunks(t *testing.T, track *packager.Track, si StreamIndex) {
 }
 
 func TestQualityLevels(t *testing.T) {
-	p, _, m, _ := build(t, fixtureOptions{}, false)
+	p, _, m, _ := build(t, fixture.Options{}, false)
 	video, audio := m.Media().Streams[0], m.Media().Streams[1]
 
 	l := video.Levels[2]
@@ -156,7 +157,7 @@ func TestQualityLevels(t *testing.T) {
 }
 
 func TestUniqueBitrates(t *testing.T) {
-	p, plan := fixture(fixtureOptions{})
+	p, plan := fixture.Build(fixture.Options{})
 	for _, tr := range p.Tracks[:3] {
 		tr.Bitrate = 300000
 	}
@@ -178,7 +179,7 @@ func TestUniqueBitrates(t *testing.T) {
 }
 
 func TestLookupEveryFragment(t *testing.T) {
-	p, plan, m, _ := build(t, fixtureOptions{startTicks: 1024, audioLangs: []string{"eng", "fra"}}, false)
+	p, plan, m, _ := build(t, fixture.Options{StartTicks: 1024, AudioLangs: []string{"eng", "fra"}}, false)
 	for _, si := range m.Media().Streams {
 		for _, l := range si.Levels {
 			var at int64
@@ -210,7 +211,7 @@ func TestLookupEveryFragment(t *testing.T) {
 }
 
 func TestLookupNotFound(t *testing.T) {
-	p, _, m, _ := build(t, fixtureOptions{}, false)
+	p, _, m, _ := build(t, fixture.Options{}, false)
 	bitrate := p.Tracks[0].Bitrate
 	tests := []struct {
 		name    string
@@ -238,7 +239,7 @@ func TestLookupNotFound(t *testing.T) {
 // MssParser does: PlayReady Object, first record of type 1, UTF-16LE XML,
 // text of the KID element, GUID byte order swapped back to a UUID.
 func TestProtectionHeaderKID(t *testing.T) {
-	_, _, m, text := build(t, fixtureOptions{}, true)
+	_, _, m, text := build(t, fixture.Options{}, true)
 	prot := m.Media().Protection
 	if prot == nil || prot.Header.SystemID != PlayReadySystemID {
 		t.Fatalf("Protection = %+v, want a header with SystemID %s", prot, PlayReadySystemID)
@@ -308,7 +309,7 @@ func TestNewErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, plan := fixture(fixtureOptions{})
+			p, plan := fixture.Build(fixture.Options{})
 			tt.change(p, plan)
 			_, err := New(p, plan, &Options{})
 			if !errors.Is(err, tt.is) {
@@ -321,16 +322,16 @@ func TestNewErrors(t *testing.T) {
 	}
 }
 
-func benchOptions() fixtureOptions {
-	o := fixtureOptions{videoSeconds: 600}
+func benchOptions() fixture.Options {
+	o := fixture.Options{VideoSeconds: 600}
 	for s := 0; s <= 600; s += 4 {
-		o.boundaries = append(o.boundaries, s)
+		o.Boundaries = append(o.Boundaries, s)
 	}
 	return o
 }
 
 func BenchmarkNew(b *testing.B) {
-	p, plan := fixture(benchOptions())
+	p, plan := fixture.Build(benchOptions())
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := New(p, plan, &Options{KeyID: &testKeyID}); err != nil {
