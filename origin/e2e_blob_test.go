@@ -20,8 +20,8 @@ func TestS3MediaPlaysLikeLocal(t *testing.T) {
 	ffmpeg, _ := needFFmpeg(t)
 	media := sampleMedia(t)
 
-	// Credentials come from the environment as in production; the shared
-	// config files and the instance metadata service stay out of reach so
+	// Credentials come from the environment, as in production. The shared
+	// config files and the instance metadata service stay out of reach, so
 	// no request leaves loopback.
 	t.Setenv("AWS_ACCESS_KEY_ID", "lockstream-test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "lockstream-test-secret")

@@ -24,7 +24,7 @@ import (
 
 // TestEncryptedHLSPlaysWithToken plays AES-128 HLS (TS and fMP4) through
 // ffmpeg with a bearer token and compares the decoded frames with the
-// source; without the token ffmpeg cannot open the key.
+// source. Without the token, ffmpeg cannot open the key.
 func TestEncryptedHLSPlaysWithToken(t *testing.T) {
 	ffmpeg, _ := needFFmpeg(t)
 	media := sampleMedia(t)
@@ -423,27 +423,6 @@ func firstVariantURI(t *testing.T, body []byte) string {
 func fetch(t *testing.T, url string) ([]byte, int) {
 	t.Helper()
 	return fetchWithHeader(t, url, nil)
-}
-
-func fetchWithHeader(t *testing.T, url string, header http.Header) ([]byte, int) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	var body bytes.Buffer
-	if _, err := body.ReadFrom(resp.Body); err != nil {
-		t.Fatalf("GET %s: reading body: %v", url, err)
-	}
-	return body.Bytes(), resp.StatusCode
 }
 
 func decodeInit(t *testing.T, data []byte) *mp4.InitSegment {

@@ -118,8 +118,20 @@ func (o *testOrigin) publish(t testing.TB, name, asset, streamingPolicy, keyPoli
 	return loc.StreamingLocatorID.String()
 }
 
-// get fetches a URL and fails the test unless it answers 200.
+// get fetches a URL and fails the test unless the status is 200.
 func get(t testing.TB, url string, header http.Header) []byte {
+	t.Helper()
+	body, status := fetchWithHeader(t, url, header)
+	if status != http.StatusOK {
+		t.Fatalf("GET %s: status %d, body %q", url, status, truncate(body, 300))
+	}
+	return body
+}
+
+// fetchWithHeader fetches a URL with extra request headers and returns the
+// body (at most 64 MiB) and the status, failing the test on transport
+// errors only.
+func fetchWithHeader(t testing.TB, url string, header http.Header) ([]byte, int) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
@@ -137,10 +149,7 @@ func get(t testing.TB, url string, header http.Header) []byte {
 	if err != nil {
 		t.Fatalf("GET %s: reading body: %v", url, err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: status %d, body %q", url, resp.StatusCode, truncate(body, 300))
-	}
-	return body
+	return body, resp.StatusCode
 }
 
 func truncate(b []byte, n int) string {

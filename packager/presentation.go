@@ -1,7 +1,7 @@
 // Package packager turns the MP4 files of an asset into streaming output:
 // the MP4 index, the segment plan, fMP4/CMAF and MPEG-TS segments, HLS, DASH
-// and Smooth Streaming manifests, and their encryption. It knows nothing of
-// HTTP, tokens or storage backends, and it logs nothing: every failure is
+// and Smooth Streaming manifests, and their encryption. It does not depend
+// on HTTP, tokens or storage backends, and it logs nothing. Every failure is
 // returned as an error that names the file, track or value at fault.
 package packager
 
@@ -60,10 +60,10 @@ func (k TrackKind) String() string {
 //
 // Time is the decode time on the presentation timeline, in the track's
 // timescale, after edit lists were applied; it is never negative. The
-// presentation time is Time + CTO. CTO is signed: the indexer subtracts the
-// edit list's media time from the composition offsets, so the first sync
-// sample of a B-frame stream is presented at its decode time and B-frames
-// may have a negative CTO (as trun version 1 allows).
+// presentation time is Time + CTO. CTO is signed because the indexer
+// subtracts the edit list's media time from the composition offsets. The
+// first sync sample of a B-frame stream is then presented at its decode
+// time, and B-frames may have a negative CTO (as trun version 1 allows).
 type Sample struct {
 	Offset int64 // byte offset of the sample data in the source file
 	Time   int64
@@ -150,7 +150,7 @@ type Rational struct {
 	Num, Den uint32
 }
 
-// Presentation is the set of tracks of one asset as the packager sees it.
+// Presentation is the set of tracks of one asset, as the packager reads it.
 type Presentation struct {
 	// Asset is the asset name; Name the server manifest name used in URLs
 	// (the .ism file name without extension, or the asset name when the
@@ -161,12 +161,12 @@ type Presentation struct {
 	// Duration is the longest track duration.
 	Duration time.Duration
 	// Version identifies the versions of the asset files the presentation
-	// was built from (a hash of their names, sizes, modification times and
-	// ETags); it changes whenever any of them changes.
+	// was built from, as a hash of their names, sizes, modification times
+	// and ETags. It changes whenever any of them changes.
 	Version string
 }
 
-// SegmentPlan says where every segment of a presentation starts and which
+// SegmentPlan records where every segment of a presentation starts and which
 // samples of each track it holds. All tracks share the boundaries.
 type SegmentPlan struct {
 	// Timescale of Boundaries; the timescale of the first video track, or of

@@ -2,7 +2,7 @@ package packager
 
 import "encoding/binary"
 
-// Scheme is how output segments are protected.
+// Scheme is the protection method of output segments.
 type Scheme int
 
 const (
@@ -37,13 +37,13 @@ type ContentKey struct {
 	Value [16]byte
 }
 
-// Protection says how to protect one output.
+// Protection is the scheme and key that protect one output.
 type Protection struct {
 	Scheme Scheme
 	Key    ContentKey
 }
 
-// Container is the segment format; it is part of the HLS IV so the TS and
+// Container is the segment format. It is part of the HLS IV, so the TS and
 // fMP4 renditions of one track never share an IV under one key.
 type Container byte
 
