@@ -6,9 +6,13 @@
 #  2. a side-by-side load test: `lockstream serve` with the sample asset
 #     against nginx serving the very same segment bytes as static files,
 #     each hit by `wrk -t1 -c32 -d10s --latency` on one segment URL, the
-#     two alternating, twice each, for every format;
+#     two alternating, twice each, for every format; with BENCH_CACHE_MIB
+#     above 0, a second server with --segment-cache-mib takes a third turn
+#     in each round;
 #  3. lockstream-bench with 200 virtual players on the encrypted HLS
-#     stream, for p99 latency under load and the server's peak RSS;
+#     stream: unpaced for throughput and the server's peak RSS, then paced
+#     like players that join over a ramp, for the steady-state segment
+#     latency after a warmup;
 #  4. with BENCH_ASSETS set, the server's peak RSS while it serves that
 #     many published assets.
 #
@@ -19,14 +23,21 @@
 # Environment:
 #   BENCH_GO_BENCHTIME  -benchtime of the Go benchmarks (default 200ms)
 #   BENCH_SKIP_GO=1     skip the Go benchmarks
-#   BENCH_DURATION      duration of each wrk run (default 10s)
+#   BENCH_DURATION      duration of each wrk run and of the unpaced
+#                       lockstream-bench run (default 10s)
 #   BENCH_CONNECTIONS   wrk connections (default 32)
 #   BENCH_ROUNDS        alternating wrk rounds per server and format (default 2)
+#   BENCH_CACHE_MIB     --segment-cache-mib of the second server for the
+#                       cached wrk rows (default 256; 0 skips them)
 #   BENCH_CLIENTS       lockstream-bench virtual clients (default 200)
 #   BENCH_PACE          playback speed of the paced load test, a multiple
-#                       of real time (default 4)
+#                       of real time (default 1)
 #   BENCH_BUFFER        segments each paced client fetches before pacing
 #                       starts (default 3)
+#   BENCH_RAMP          time over which the paced clients start (default 10s)
+#   BENCH_WARMUP        first part of the paced run whose requests stay out
+#                       of its latency figures (default 15s)
+#   BENCH_PACED_DURATION duration of the paced run (default 45s)
 #   BENCH_ASSETS        publish this many assets (links to the sample's
 #                       files) and measure RSS under load over ten of them
 #                       (default 0: skipped)
@@ -43,9 +54,13 @@ go_benchtime=${BENCH_GO_BENCHTIME:-200ms}
 duration=${BENCH_DURATION:-10s}
 connections=${BENCH_CONNECTIONS:-32}
 rounds=${BENCH_ROUNDS:-2}
+cache_mib=${BENCH_CACHE_MIB:-256}
 clients=${BENCH_CLIENTS:-200}
-pace=${BENCH_PACE:-4}
+pace=${BENCH_PACE:-1}
 buffer=${BENCH_BUFFER:-3}
+ramp=${BENCH_RAMP:-10s}
+warmup=${BENCH_WARMUP:-15s}
+paced_duration=${BENCH_PACED_DURATION:-45s}
 assets=${BENCH_ASSETS:-0}
 policy_file=testdata/policies/sample-token-policy.json
 policy_name=sample-token-policy
@@ -105,7 +120,12 @@ require_tools() {
 # ---------------------------------------------------------------- cleanup
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lockstream-bench.XXXXXX")
+# Base URLs and process IDs of the servers this script starts. cleanup
+# stops each process that is set.
+server=
 server_pid=
+cached_server=
+cached_pid=
 nginx_pid=
 
 stop_pid() {
@@ -124,6 +144,7 @@ stop_pid() {
 
 cleanup() {
 	stop_pid "$server_pid"
+	stop_pid "$cached_pid"
 	stop_pid "$nginx_pid"
 	if [ "${BENCH_KEEP:-}" = 1 ]; then
 		note "kept $tmp"
@@ -162,6 +183,28 @@ wait_http() {
 	done
 	note "$what did not answer $url within 10 s"
 	return 1
+}
+
+# seconds_of DURATION prints a Go duration such as 45s, 1m30s or 500ms in
+# whole seconds, rounded up. It returns 1 when DURATION is not one.
+seconds_of() {
+	awk -v d="$1" 'BEGIN {
+		if (d == "0") { print 0; exit 0 }
+		if (d == "") exit 1
+		split("h m s ms us ns", units, " ")
+		split("3600 60 1 0.001 0.000001 0.000000001", factors, " ")
+		for (i = 1; i <= 6; i++) factor[units[i]] = factors[i]
+		rest = d
+		while (rest != "") {
+			# POSIX awk regexes match the longest alternative: "ms", not "m".
+			if (!match(rest, /^[0-9]+(\.[0-9]+)?(h|ms|us|ns|m|s)/)) exit 1
+			part = substr(rest, 1, RLENGTH)
+			rest = substr(rest, RLENGTH + 1)
+			match(part, /[a-z]+$/)
+			total += substr(part, 1, RSTART - 1) * factor[substr(part, RSTART)]
+		}
+		printf "%d\n", (total == int(total)) ? total : int(total) + 1
+	}'
 }
 
 # run_wrk runs wrk on URL and prints "MB/s p99_ms requests_per_s non2xx",
@@ -229,38 +272,95 @@ build_binaries() {
 	fi
 }
 
-# start_lockstream starts the server with the media root MEDIA (default
-# testdata/media) and a fresh data folder, and sets server, server_pid and
-# LOCKSTREAM_ADMIN_TOKEN.
-start_lockstream() {
-	local media=${1:-testdata/media} port
+# launch_lockstream URL_VAR PID_VAR LOG MEDIA [FLAG...] starts `lockstream
+# serve` on a free loopback port with the media root MEDIA, a fresh data
+# folder and the extra flags, writing its output to LOG. It stores the
+# base URL and the process ID in the variables named URL_VAR and PID_VAR
+# before it waits for the server, so that cleanup can stop it when PID_VAR
+# is server_pid or cached_pid. It returns 1 when the server does not
+# become ready.
+launch_lockstream() {
+	local url_var=$1 pid_var=$2 log=$3 media=$4 port
+	shift 4
 	port=$(free_port)
-	server="http://127.0.0.1:$port"
-	LOCKSTREAM_ADMIN_TOKEN=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
-	export LOCKSTREAM_ADMIN_TOKEN LOCKSTREAM_SERVER="$server"
-	unset LOCKSTREAM_MASTER_KEY
+	printf -v "$url_var" '%s' "http://127.0.0.1:$port"
 
-	say "starting lockstream serve on 127.0.0.1:$port"
+	say "starting lockstream serve on 127.0.0.1:$port${*:+ with $*}"
 	# Warn level: the origin logs every request at info, which nginx's
 	# side of the comparison does not do either (access_log off).
 	"$tmp/bin/lockstream" serve --listen "127.0.0.1:$port" --media "$media" --data "$tmp/data-$port" \
-		--log-level warn --log-format text >"$tmp/lockstream.log" 2>&1 &
-	server_pid=$!
-	if ! wait_http "$server/readyz" "$server_pid" "lockstream"; then
+		--log-level warn --log-format text "$@" >"$log" 2>&1 &
+	local pid=$!
+	printf -v "$pid_var" '%s' "$pid"
+	wait_http "http://127.0.0.1:$port/readyz" "$pid" "lockstream"
+}
+
+# start_lockstream starts the server measured against nginx, with the
+# media root MEDIA (default testdata/media), and sets server, server_pid
+# and LOCKSTREAM_SERVER for the lockstream commands.
+start_lockstream() {
+	if ! launch_lockstream server server_pid "$tmp/lockstream.log" "${1:-testdata/media}"; then
 		tail -n 20 "$tmp/lockstream.log" >&2 || true
 		part_failed "lockstream serve did not start (its log is above): skipping every Lockstream measurement"
 		return 1
 	fi
+	export LOCKSTREAM_SERVER="$server"
 }
 
-# publish NAME POLICY [CONTENT_KEY_POLICY] prints the manifest URLs of a
-# new locator for the asset named by $asset (default sample), one per
-# line.
+# start_cached_server starts a second server with --segment-cache-mib
+# $cache_mib and sets cached_server and cached_pid, or sets cache_note
+# and returns 1. A server that rejects the flag is no failure: that build
+# has no segment cache.
+start_cached_server() {
+	cache_note=
+	if [ "$cache_mib" = 0 ]; then
+		cache_note="skipped: BENCH_CACHE_MIB=0"
+		return 1
+	fi
+	local log=$tmp/lockstream-cached.log
+	if launch_lockstream cached_server cached_pid "$log" testdata/media --segment-cache-mib "$cache_mib"; then
+		return 0
+	fi
+
+	stop_pid "$cached_pid"
+	cached_pid=
+	if grep -q 'not defined: -*segment-cache-mib' "$log"; then
+		cache_note="skipped: server has no --segment-cache-mib"
+		note "$cache_note"
+	else
+		tail -n 20 "$log" >&2 || true
+		cache_note="failed: the server with --segment-cache-mib $cache_mib did not start"
+		part_failed "$cache_note (its log is above)"
+	fi
+	return 1
+}
+
+# publish SERVER NAME POLICY [CONTENT_KEY_POLICY] prints the manifest
+# URLs of a new locator on SERVER for the asset named by $asset (default
+# sample), one per line.
 publish() {
-	local args=(publish --asset "${asset:-sample}" --name "$1" --streaming-policy "$2" --json)
-	[ -n "${3:-}" ] && args+=(--content-key-policy "$3")
-	"$tmp/bin/lockstream" "${args[@]}" >"$tmp/publish-$1.json" || return 1
-	grep -o '"http://[^"]*manifest[^"]*"' "$tmp/publish-$1.json" | tr -d '"'
+	local base=$1 name=$2 out
+	local args=(publish --asset "${asset:-sample}" --name "$name" --streaming-policy "$3" --json)
+	[ -n "${4:-}" ] && args+=(--content-key-policy "$4")
+	out="$tmp/publish-${base##*:}-$name.json"
+	LOCKSTREAM_SERVER=$base "$tmp/bin/lockstream" "${args[@]}" >"$out" || return 1
+	grep -o '"http://[^"]*manifest[^"]*"' "$out" | tr -d '"'
+}
+
+# publish_sample SERVER PREFIX publishes the sample asset on SERVER: a
+# clear locator and, when the content key policy can be created, an
+# encrypted one. It writes their manifest URLs, one per line, to
+# $tmp/PREFIX-clear.urls and $tmp/PREFIX-encrypted.urls.
+publish_sample() {
+	local base=$1 prefix=$2
+	: >"$tmp/$prefix-encrypted.urls"
+	say "publishing the sample asset on $base"
+	publish "$base" bench-clear Predefined_ClearStreamingOnly >"$tmp/$prefix-clear.urls" ||
+		part_failed "publishing the clear locator on $base failed"
+	if create_policy "$base"; then
+		publish "$base" bench-aes Predefined_ClearKey "$policy_name" >"$tmp/$prefix-encrypted.urls" ||
+			part_failed "publishing the encrypted locator on $base failed"
+	fi
 }
 
 # manifest_url FORMAT < URLS prints the URL with format=FORMAT.
@@ -268,8 +368,8 @@ manifest_url() {
 	grep -F "format=$1" | grep -vF "format=$1-" | head -n 1 || true
 }
 
-# create_policy creates the content key policy the encrypted locator
-# needs; it returns 1 when the server has no API for it yet.
+# create_policy SERVER creates the content key policy the encrypted
+# locator needs. It returns 1 when the server has no API for it yet.
 create_policy() {
 	if [ ! -f "$policy_file" ]; then
 		note "$policy_file is missing: skipping the encrypted formats"
@@ -278,7 +378,7 @@ create_policy() {
 	local code
 	code=$(curl -sS -o "$tmp/policy-response.json" -w '%{http_code}' --max-time 10 \
 		-X PUT -H "Authorization: Bearer $LOCKSTREAM_ADMIN_TOKEN" -H 'Content-Type: application/json' \
-		--data-binary "@$policy_file" "$server/api/v1/contentKeyPolicies/$policy_name") || code=000
+		--data-binary "@$policy_file" "$1/api/v1/contentKeyPolicies/$policy_name") || code=000
 	case $code in
 	2??) return 0 ;;
 	404 | 405) note "this server has no content key policy API yet (HTTP $code): skipping the encrypted formats" ;;
@@ -298,10 +398,12 @@ pick_segment() {
 	printf '%s\n' "$list" | awk '$1 == "segment" { urls[n++] = $2 } END { if (n == 0) exit 1; print urls[int((n - 1) / 2)] }'
 }
 
-# add_row LABEL MANIFEST_URL EXT fetches the middle segment of the
-# highest rendition into the static folder and records the row.
+# add_row clear|encrypted LABEL EXT MANIFEST_URL [CACHED_MANIFEST_URL]
+# fetches the middle segment of the highest rendition into the static
+# folder and records the row. With CACHED_MANIFEST_URL it also records
+# the same segment of the server with the segment cache.
 add_row() {
-	local label=$1 manifest=$2 ext=$3 segment file
+	local protection=$1 label=$2 ext=$3 manifest=$4 cached_manifest=${5:-} segment file
 	if [ -z "$manifest" ]; then
 		part_failed "$label: the locator has no such manifest URL"
 		return 0
@@ -319,9 +421,46 @@ add_row() {
 	if ! curl -fsS --max-time 30 "$segment" | cmp -s - "$static/$file"; then
 		note "$label: two requests for $segment gave different bytes"
 	fi
+	cached_segment=
+	if [ -n "$cached_pid" ]; then
+		fetch_cached_segment "$protection" "$label" "$file" "$cached_manifest" || cached_segment=
+	fi
 	row_labels+=("$label")
 	row_lockstream+=("$segment")
 	row_files+=("$file")
+	row_cached+=("$cached_segment")
+}
+
+# fetch_cached_segment clear|encrypted LABEL FILE MANIFEST_URL fetches
+# the row's segment from the server with the segment cache into the
+# folder $cached_segments and sets cached_segment to its URL. The second
+# request of it comes from the cache. A clear segment must have the same
+# bytes as the one from the server without the cache. An encrypted one is
+# made with other content keys, so only its size must match.
+fetch_cached_segment() {
+	local protection=$1 label=$2 file=$3 manifest=$4 segment
+	if [ -z "$manifest" ]; then
+		part_failed "$label: the server with the segment cache has no such manifest URL"
+		return 1
+	fi
+	if ! segment=$(pick_segment "$manifest") ||
+		! curl -fsS --max-time 30 -o "$cached_segments/$file" "$segment"; then
+		part_failed "$label: fetching a segment from the server with the segment cache failed"
+		return 1
+	fi
+	if ! curl -fsS --max-time 30 "$segment" | cmp -s - "$cached_segments/$file"; then
+		part_failed "$label: two requests for $segment to the server with the segment cache gave different bytes"
+		return 1
+	fi
+	if [ "$protection" = clear ] && ! cmp -s "$cached_segments/$file" "$static/$file"; then
+		part_failed "$label: the servers with and without the segment cache returned different bytes for $segment"
+		return 1
+	fi
+	if [ "$(stat -c %s "$cached_segments/$file")" != "$(stat -c %s "$static/$file")" ]; then
+		part_failed "$label: the servers with and without the segment cache returned segments of different sizes"
+		return 1
+	fi
+	cached_segment=$segment
 }
 
 start_nginx() {
@@ -352,64 +491,124 @@ warm_up() {
 	for i in "${!row_files[@]}"; do
 		curl -fsS --max-time 30 -o /dev/null "$nginx_base/${row_files[$i]}" || true
 		curl -fsS --max-time 30 -o /dev/null "${row_lockstream[$i]}" || true
+		if [ -n "${row_cached[$i]}" ]; then
+			curl -fsS --max-time 30 -o /dev/null "${row_cached[$i]}" || true
+		fi
 	done
 }
 
-# compare runs wrk against nginx and Lockstream in turn for every row and
-# prints the table. For Lockstream it also records the CPU time the server
-# used during each run: "cores" is that time over the run's wall time,
-# and "MB/s per core" the throughput divided by it.
+# compare runs wrk against nginx and Lockstream in turn for every row,
+# and against the server with the segment cache when the row has its
+# URL, and prints the tables. For each Lockstream server it also records
+# the CPU time the server used during each run: "cores" is that time over
+# the run's wall time, and "MB/s per core" the throughput divided by it.
 compare() {
-	say "wrk -t1 -c$connections -d$duration --latency, $rounds rounds, nginx and lockstream alternating"
-	local table="$tmp/results.txt" hz
+	local sides="nginx and lockstream"
+	[ -z "$cached_pid" ] || sides="nginx, lockstream and lockstream with the segment cache"
+	say "wrk -t1 -c$connections -d$duration --latency, $rounds rounds, $sides alternating"
+	local table="$tmp/results.txt" cached_table="$tmp/results-cached.txt" hz
 	hz=$(getconf CLK_TCK)
-	printf '%-22s %10s %15s %13s %11s %9s %6s %6s %14s\n' format segment "lockstream MB/s" "lockstream p99" "nginx MB/s" "nginx p99" ratio cores "MB/s per core" >"$table"
+	printf '%-22s %10s %15s %13s %11s %9s %6s %6s %14s\n' format segment "lockstream MB/s" "lockstream p99" \
+		"nginx MB/s" "nginx p99" ratio cores "MB/s per core" >"$table"
+	printf '%-22s %10s %11s %10s %11s %9s %6s %6s %14s %12s\n' format segment "cached MB/s" "cached p99" \
+		"nginx MB/s" "nginx p99" ratio cores "MB/s per core" "vs uncached" >"$cached_table"
 
-	local i r size ls_sum ng_sum ls_p99 ng_p99 ls_cores out mbs p99 rps bad t0 t1 c0 c1 cores
+	# Per side of the current row: MB/s summed over the rounds, worst
+	# p99, server cores summed over the rounds, and completed rounds.
+	local -A sum worst cores_sum runs
+	local i r side url pid size out mbs p99 rps bad t0 t1 c0 c1 cores
 	for i in "${!row_labels[@]}"; do
-		size=$(stat -c %s "$static/${row_files[$i]}")
-		ls_sum=0 ng_sum=0 ls_p99=0 ng_p99=0 ls_cores=0
+		sum=() worst=() cores_sum=() runs=()
 		for r in $(seq 1 "$rounds"); do
-			for side in nginx lockstream; do
-				local url="$nginx_base/${row_files[$i]}"
-				[ "$side" = lockstream ] && url=${row_lockstream[$i]}
+			for side in nginx lockstream cached; do
+				case $side in
+				nginx) url=$nginx_base/${row_files[$i]} pid='' size=$(stat -c %s "$static/${row_files[$i]}") ;;
+				lockstream) url=${row_lockstream[$i]} pid=$server_pid size=$(stat -c %s "$static/${row_files[$i]}") ;;
+				cached)
+					url=${row_cached[$i]} pid=$cached_pid
+					[ -z "$url" ] || size=$(stat -c %s "$cached_segments/${row_files[$i]}")
+					;;
+				esac
+				[ -n "$url" ] || continue
+
 				out="$tmp/wrk-$i-$r-$side.txt"
-				t0=$(date +%s.%N) c0=$(cpu_ticks "$server_pid")
+				c0=0 c1=0 cores=
+				t0=$(date +%s.%N)
+				[ -z "$pid" ] || c0=$(cpu_ticks "$pid")
 				if ! read -r mbs p99 rps bad < <(run_wrk "$url" "$size" "$out"); then
 					part_failed "${row_labels[$i]}: wrk against $side failed"
+					if [ "$side" = cached ]; then
+						# The other sides of the row still count.
+						row_cached[i]=
+						runs[cached]=0
+						continue
+					fi
 					continue 3
 				fi
-				t1=$(date +%s.%N) c1=$(cpu_ticks "$server_pid")
-				cores=$(awk -v c="$((c1 - c0))" -v hz="$hz" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.2f", c / hz / (t1 - t0) }')
+				t1=$(date +%s.%N)
+				[ -z "$pid" ] || c1=$(cpu_ticks "$pid")
 				printf '  %-20s round %d %-10s %9.1f MB/s  p99 %7.2f ms  %8.1f req/s' \
 					"${row_labels[$i]}" "$r" "$side" "$mbs" "$p99" "$rps"
-				[ "$side" = lockstream ] && printf '  server %s cores' "$cores"
+				if [ -n "$pid" ]; then
+					cores=$(awk -v c="$((c1 - c0))" -v hz="$hz" -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.2f", c / hz / (t1 - t0) }')
+					printf '  server %s cores' "$cores"
+				fi
 				printf '\n'
 				if [ "$bad" -gt 0 ]; then
 					part_failed "${row_labels[$i]}: $side answered $bad requests with a status outside 2xx (see $out)"
 				fi
-				if [ "$side" = nginx ]; then
-					ng_sum=$(awk -v a="$ng_sum" -v b="$mbs" 'BEGIN { print a + b }')
-					ng_p99=$(awk -v a="$ng_p99" -v b="$p99" 'BEGIN { print (b > a) ? b : a }')
-				else
-					ls_sum=$(awk -v a="$ls_sum" -v b="$mbs" 'BEGIN { print a + b }')
-					ls_p99=$(awk -v a="$ls_p99" -v b="$p99" 'BEGIN { print (b > a) ? b : a }')
-					ls_cores=$(awk -v a="$ls_cores" -v b="$cores" 'BEGIN { print a + b }')
-				fi
+				sum[$side]=$(awk -v a="${sum[$side]:-0}" -v b="$mbs" 'BEGIN { print a + b }')
+				worst[$side]=$(awk -v a="${worst[$side]:-0}" -v b="$p99" 'BEGIN { print (b > a) ? b : a }')
+				cores_sum[$side]=$(awk -v a="${cores_sum[$side]:-0}" -v b="${cores:-0}" 'BEGIN { print a + b }')
+				runs[$side]=$((${runs[$side]:-0} + 1))
 			done
 		done
-		awk -v label="${row_labels[$i]}" -v size="$size" -v ls="$ls_sum" -v ng="$ng_sum" \
-			-v lp="$ls_p99" -v np="$ng_p99" -v n="$rounds" -v lc="$ls_cores" 'BEGIN {
-				printf "%-22s %7.2f MB %15.1f %10.2f ms %11.1f %6.2f ms %6.2f %6.2f %14.1f\n",
-					label, size / 1e6, ls / n, lp, ng / n, np, (ng > 0) ? ls / ng : 0, lc / n, (lc > 0) ? ls / lc : 0
-			}' >>"$table"
+
+		size=$(stat -c %s "$static/${row_files[$i]}")
+		table_row "${row_labels[$i]}" "$size" lockstream >>"$table"
+		if [ "${runs[cached]:-0}" -gt 0 ]; then
+			table_row "${row_labels[$i]}" "$size" cached >>"$cached_table"
+		else
+			printf '%-22s %7.2f MB %11s\n' "${row_labels[$i]}" "$(awk -v s="$size" 'BEGIN { print s / 1e6 }')" "not measured" >>"$cached_table"
+		fi
 	done
 
 	say "results (MB/s: mean of $rounds rounds, body bytes, 1 MB = 10^6 bytes; p99: worst round; cores: server CPU time over wall time)"
 	cat "$table"
+	if [ -n "$cached_pid" ]; then
+		say "results with segment cache (--segment-cache-mib $cache_mib; ratio: to nginx; vs uncached: to the table above)"
+		cat "$cached_table"
+	else
+		say "results with segment cache: $cache_note"
+	fi
 	if [ -n "${cbc_mbs:-}" ]; then
 		note "AES-128-CBC on one core (BenchmarkEncryptCBC): $cbc_mbs MB/s; compare the AES-128 rows' MB/s per core with it"
 	fi
+}
+
+# table_row LABEL SIZE SIDE prints the table line of SIDE (lockstream or
+# cached) from compare's sums: means over the completed rounds, the ratio
+# to nginx and, for the cached side, the ratio to the uncached server.
+table_row() {
+	local side=$3
+	awk -v label="$1" -v size="$2" -v side="$side" \
+		-v s="${sum[$side]:-0}" -v n="${runs[$side]:-0}" -v p="${worst[$side]:-0}" -v c="${cores_sum[$side]:-0}" \
+		-v ng="${sum[nginx]:-0}" -v ngn="${runs[nginx]:-0}" -v ngp="${worst[nginx]:-0}" \
+		-v ls="${sum[lockstream]:-0}" -v lsn="${runs[lockstream]:-0}" 'BEGIN {
+			mbs = (n > 0) ? s / n : 0
+			cores = (n > 0) ? c / n : 0
+			nginx = (ngn > 0) ? ng / ngn : 0
+			uncached = (lsn > 0) ? ls / lsn : 0
+			printf "%-22s %7.2f MB", label, size / 1e6
+			if (side == "cached")
+				printf " %11.1f %7.2f ms", mbs, p
+			else
+				printf " %15.1f %10.2f ms", mbs, p
+			printf " %11.1f %6.2f ms %6.2f %6.2f %14.1f", nginx, ngp, (nginx > 0) ? mbs / nginx : 0, cores, (cores > 0) ? mbs / cores : 0
+			if (side == "cached")
+				printf " %12.2f", (uncached > 0) ? mbs / uncached : 0
+			printf "\n"
+		}'
 }
 
 # measure_cbc runs the single-core AES-128-CBC benchmark that bounds the
@@ -424,34 +623,60 @@ measure_cbc() {
 # load_test runs lockstream-bench with many players against MANIFEST
 # twice. The unpaced run measures throughput: each client requests the
 # next segment as soon as one arrives, so every client always has a
-# request queued. The paced run plays at $pace times real time after a
-# $buffer-segment burst, as players with a full buffer do, and measures
-# the latency those players get. It prints both segment p99s.
+# request queued. The paced run measures the steady state that players
+# see: the clients join over $ramp, each fetches $buffer segments and then
+# plays at $pace times real time, and the requests that start in the
+# first $warmup stay out of its latency figures. It prints the media
+# segment latencies of both runs.
 load_test() {
-	local manifest=$1 token=$2 mode out p99 p99s=()
+	local manifest=$1 token=$2 mode out run_duration how latency latencies=()
 	for mode in unpaced paced; do
-		local args=(-url "$manifest" -c "$clients" -d "$duration" -n 10000000 -rendition highest -pid "$server_pid")
-		local how=unpaced
+		local args=(-url "$manifest" -c "$clients" -n 10000000 -rendition highest -pid "$server_pid")
+		run_duration=$duration
+		how=unpaced
 		if [ "$mode" = paced ]; then
-			args+=(-pace "$pace" -buffer "$buffer")
-			how="paced: -pace $pace -buffer $buffer"
+			run_duration=$paced_duration
+			args+=(-pace "$pace" -buffer "$buffer" -ramp "$ramp" -warmup "$warmup")
+			how="paced: -pace $pace -buffer $buffer -ramp $ramp -warmup $warmup"
 		fi
-		say "lockstream-bench -c $clients -d $duration ($how) on $manifest"
+		args+=(-d "$run_duration")
+		say "lockstream-bench -c $clients -d $run_duration ($how) on $manifest"
 		out=$tmp/load-$mode.txt
-		if ! LOCKSTREAM_BENCH_TOKEN=$token timeout 120s "$tmp/bin/lockstream-bench" "${args[@]}" \
-			>"$out" 2>"$tmp/load-progress-$mode.txt"; then
+		# timeout bounds a run that hangs past its -d by more than a minute.
+		if ! LOCKSTREAM_BENCH_TOKEN=$token timeout --kill-after=5s "$(($(seconds_of "$run_duration") + 60))s" \
+			"$tmp/bin/lockstream-bench" "${args[@]}" >"$out" 2>"$tmp/load-progress-$mode.txt"; then
 			cat "$out" || true
 			tail -n 5 "$tmp/load-progress-$mode.txt" >&2 || true
 			part_failed "lockstream-bench ($mode) failed against $manifest"
 			continue
 		fi
 		cat "$out"
-		p99=$(awk '/2xx media segments/ { for (i = 1; i < NF; i++) if ($i == "p99") print $(i + 1) }' "$out")
-		p99s+=("$mode ${p99:-?} ms")
+		latency=$(segment_latency "$out")
+		if [ "$mode" = paced ]; then
+			latencies+=("paced after the first $warmup: $latency")
+		else
+			latencies+=("unpaced: $latency")
+		fi
 	done
-	if [ "${#p99s[@]}" -gt 0 ]; then
-		note "media segment p99 with $clients clients: ${p99s[*]} (paced: $pace x real time after $buffer segments)"
-	fi
+	local line
+	for line in "${latencies[@]}"; do
+		note "media segment latency with $clients clients, $line"
+	done
+}
+
+# segment_latency FILE prints the media segment p50, p95, p99 and max from
+# the text report of lockstream-bench in FILE.
+segment_latency() {
+	awk '$1 == "segments" && $2 == "p50" {
+			for (i = 2; i < NF; i++)
+				if ($i == "p50" || $i == "p95" || $i == "p99" || $i == "max") {
+					printf "%s%s %s ms", sep, $i, $(i + 1)
+					sep = ", "
+				}
+			found = 1
+		}
+		$1 == "segments" && $2 == "no" { printf "no media segment measured"; found = 1 }
+		END { printf "%s\n", found ? "" : "not in the report" }' "$1"
 }
 
 # many_assets publishes $assets assets made of symbolic links to the
@@ -476,7 +701,7 @@ many_assets() {
 	start_lockstream "$media" || return 0
 	local manifests=() url segment
 	for n in $(seq -w 1 "$assets"); do
-		if ! url=$(asset="a$n" publish "many-$n" Predefined_ClearStreamingOnly | manifest_url m3u8-aapl) || [ -z "$url" ]; then
+		if ! url=$(asset="a$n" publish "$server" "many-$n" Predefined_ClearStreamingOnly | manifest_url m3u8-aapl) || [ -z "$url" ]; then
 			part_failed "publishing asset a$n failed"
 			return 0
 		fi
@@ -512,12 +737,33 @@ many_assets() {
 
 # ---------------------------------------------------------------- main
 
+# check_duration NAME VALUE exits when VALUE is not a Go duration.
+check_duration() {
+	seconds_of "$2" >/dev/null || fail "invalid $1 '$2': want a duration such as 45s, 1m30s or 500ms"
+}
+check_duration BENCH_DURATION "$duration"
+check_duration BENCH_PACED_DURATION "$paced_duration"
+check_duration BENCH_RAMP "$ramp"
+check_duration BENCH_WARMUP "$warmup"
+case $cache_mib in
+'' | *[!0-9]*) fail "invalid BENCH_CACHE_MIB '$cache_mib': want a whole number of MiB, or 0 to skip the cached rows" ;;
+esac
+
 require_tools
 static=$tmp/static
-mkdir -p "$static"
+cached_segments=$tmp/cached-segments
+mkdir -p "$static" "$cached_segments"
 row_labels=()
 row_lockstream=()
 row_files=()
+row_cached=()
+
+# Every server this script starts shares one random admin token. With
+# LOCKSTREAM_MASTER_KEY unset, each server generates a master key in its
+# own data folder.
+LOCKSTREAM_ADMIN_TOKEN=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+export LOCKSTREAM_ADMIN_TOKEN
+unset LOCKSTREAM_MASTER_KEY
 
 say "machine: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(awk '/^MemTotal/ { printf "%.1f GB", $2 / 1e6 }' /proc/meminfo); $(go version)"
 
@@ -540,24 +786,31 @@ fi
 measure_cbc
 
 if build_binaries && start_lockstream; then
-	say "publishing the sample asset"
-	clear_urls=$(publish bench-clear Predefined_ClearStreamingOnly) ||
-		part_failed "publishing the clear locator failed"
-	encrypted_urls=
-	if create_policy; then
-		encrypted_urls=$(publish bench-aes Predefined_ClearKey "$policy_name") ||
-			part_failed "publishing the encrypted locator failed"
+	publish_sample "$server" main
+	clear_urls=$(<"$tmp/main-clear.urls")
+	encrypted_urls=$(<"$tmp/main-encrypted.urls")
+	cached_clear_urls=
+	cached_encrypted_urls=
+	if start_cached_server; then
+		publish_sample "$cached_server" cached
+		cached_clear_urls=$(<"$tmp/cached-clear.urls")
+		cached_encrypted_urls=$(<"$tmp/cached-encrypted.urls")
 	fi
 
 	say "fetching one segment per format (middle segment of the highest rendition)"
 	if [ -n "$clear_urls" ]; then
-		add_row "HLS TS clear" "$(manifest_url m3u8-aapl <<<"$clear_urls")" ts
-		add_row "DASH CMAF clear" "$(manifest_url mpd-time-cmaf <<<"$clear_urls")" m4s
+		for format in "HLS TS clear|m3u8-aapl|ts" "DASH CMAF clear|mpd-time-cmaf|m4s"; do
+			IFS='|' read -r label format_key ext <<<"$format"
+			add_row clear "$label" "$ext" "$(manifest_url "$format_key" <<<"$clear_urls")" \
+				"$(manifest_url "$format_key" <<<"$cached_clear_urls")"
+		done
 	fi
 	if [ -n "$encrypted_urls" ]; then
-		add_row "HLS TS AES-128" "$(manifest_url m3u8-aapl <<<"$encrypted_urls")" ts
-		add_row "HLS fMP4 AES-128" "$(manifest_url m3u8-cmaf <<<"$encrypted_urls")" m4s
-		add_row "DASH CENC" "$(manifest_url mpd-time-cmaf <<<"$encrypted_urls")" m4s
+		for format in "HLS TS AES-128|m3u8-aapl|ts" "HLS fMP4 AES-128|m3u8-cmaf|m4s" "DASH CENC|mpd-time-cmaf|m4s"; do
+			IFS='|' read -r label format_key ext <<<"$format"
+			add_row encrypted "$label" "$ext" "$(manifest_url "$format_key" <<<"$encrypted_urls")" \
+				"$(manifest_url "$format_key" <<<"$cached_encrypted_urls")"
+		done
 	fi
 
 	if [ "${#row_files[@]}" -gt 0 ]; then
@@ -567,11 +820,14 @@ if build_binaries && start_lockstream; then
 	else
 		part_failed "no segment could be fetched from lockstream: nothing to compare"
 	fi
+	# The load tests measure the first server alone.
+	stop_pid "$cached_pid"
+	cached_pid=
 
 	token=
 	load_manifest=$(manifest_url m3u8-aapl <<<"$encrypted_urls")
 	if [ -n "$load_manifest" ]; then
-		token=$("$tmp/bin/lockstream" token --locator bench-aes --ttl 1h 2>"$tmp/token.err" | head -n 1) || true
+		token=$(LOCKSTREAM_SERVER=$server "$tmp/bin/lockstream" token --locator bench-aes --ttl 1h 2>"$tmp/token.err" | head -n 1) || true
 		[ -n "$token" ] || note "no test token ($(head -c 200 "$tmp/token.err")): key requests will count as 401 errors"
 	else
 		load_manifest=$(manifest_url m3u8-aapl <<<"$clear_urls")

@@ -110,30 +110,44 @@ func (l *load) send(ctx context.Context, cs *clientStats, req request, keep bool
 		return nil, err
 	}
 	start := time.Now()
+	warmup := l.warmupFor(cs, start)
 	resp, err := l.client.Do(httpReq)
 	if err != nil {
-		return nil, l.transportFailure(ctx, req, err)
+		err = l.transportFailure(ctx, req, err)
+		warmup.countFailure(err)
+		return nil, err
 	}
 	n, body, err := readBody(resp.Body, keep, &l.buffers)
 	resp.Body.Close()
 	if err != nil {
 		l.bytes.Add(n)
-		return nil, l.transportFailure(ctx, req, err)
+		err = l.transportFailure(ctx, req, err)
+		warmup.countFailure(err)
+		return nil, err
 	}
 	elapsed := time.Since(start)
 
 	l.requests.Add(1)
 	l.bytes.Add(n)
 	cs.byKind[req.kind]++
+	if warmup != nil {
+		warmup.requests++
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		err := &statusError{method: req.method, url: redactString(req.url), code: resp.StatusCode}
 		l.countError(strconv.Itoa(resp.StatusCode), err)
 		return nil, err
 	}
 
-	cs.latency.record(elapsed)
 	if req.kind == kindSegment {
 		cs.segments++
+	}
+	if warmup != nil {
+		warmup.record(req.kind, elapsed)
+		return body, nil
+	}
+	cs.latency.record(elapsed)
+	if req.kind == kindSegment {
 		cs.segmentLatency.record(elapsed)
 	}
 	return body, nil

@@ -93,13 +93,18 @@ type fakeOrigin struct {
 	segmentDelay  time.Duration
 	failSegment   string // path that gets 404
 	manifestFails int32  // number of first manifest requests that get 503
+	// Media segments requested before slowUntil wait slowDelay instead
+	// of segmentDelay, as from a server that is busy starting up.
+	slowUntil time.Time
+	slowDelay time.Duration
 
 	bytesSent     atomic.Int64
 	manifestCalls atomic.Int32
 
 	mu            sync.Mutex
 	paths         []string
-	authorization []string // Authorization headers of key requests
+	times         []time.Time // when each of paths arrived
+	authorization []string    // Authorization headers of key requests
 	licenseBodies []string
 }
 
@@ -119,6 +124,19 @@ func (f *fakeOrigin) requestedPaths() []string {
 	return append([]string(nil), f.paths...)
 }
 
+// requestTimes returns when each request for path arrived, in order.
+func (f *fakeOrigin) requestTimes(path string) []time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var times []time.Time
+	for i, p := range f.paths {
+		if p == path {
+			times = append(times, f.times[i])
+		}
+	}
+	return times
+}
+
 func (f *fakeOrigin) keyAuthorizations() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -126,8 +144,10 @@ func (f *fakeOrigin) keyAuthorizations() []string {
 }
 
 func (f *fakeOrigin) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
 	f.mu.Lock()
 	f.paths = append(f.paths, r.URL.Path)
+	f.times = append(f.times, arrived)
 	f.mu.Unlock()
 	cw := &countingWriter{ResponseWriter: w, count: &f.bytesSent}
 
@@ -198,7 +218,11 @@ func (f *fakeOrigin) serveSegment(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		size = segmentSize(rendition, n)
-		time.Sleep(f.segmentDelay)
+		if time.Now().Before(f.slowUntil) {
+			time.Sleep(f.slowDelay)
+		} else {
+			time.Sleep(f.segmentDelay)
+		}
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(size))
 	w.Write(make([]byte, size))

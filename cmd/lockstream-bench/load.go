@@ -24,6 +24,11 @@ type load struct {
 	buffers sync.Pool // *[]byte of readBufferSize
 	plans   planCache
 
+	// start is when the run began, and warmupEnd is start plus -warmup.
+	// Both are set before the clients start and only read after that.
+	start     time.Time
+	warmupEnd time.Time
+
 	// budget is the number of requests still allowed; send takes one
 	// before each request, so exactly -n requests go out at most.
 	budget atomic.Int64
@@ -33,6 +38,7 @@ type load struct {
 	bytes    atomic.Int64
 	errors   atomic.Int64
 	canceled atomic.Int64 // in flight when the run ended
+	started  atomic.Int64 // clients past their ramp delay
 
 	mu        sync.Mutex
 	errCounts map[string]int64 // by status code, or "transport" or "invalid key response"
@@ -46,6 +52,10 @@ type clientStats struct {
 	segments       int64 // media segments with a 2xx response
 	latency        histogram
 	segmentLatency histogram
+
+	// warmup records the requests that started during -warmup. It is nil
+	// until the client sends the first of them.
+	warmup *warmupStats
 }
 
 // fatalError is a failure that no retry can fix, such as a manifest that
@@ -74,6 +84,7 @@ func runLoad(ctx context.Context, cfg *config, progress io.Writer) (*report, err
 	}
 
 	start := time.Now()
+	l.start, l.warmupEnd = start, start.Add(cfg.warmup)
 	stopProgress := l.startProgress(progress, start)
 	stats, fatal := l.runClients(ctx, cancel)
 	elapsed := time.Since(start)
@@ -166,6 +177,11 @@ func (l *load) runClients(ctx context.Context, cancel context.CancelFunc) ([]*cl
 // runClient is one virtual client. It returns nil when the run ends, or a
 // *fatalError.
 func (l *load) runClient(ctx context.Context, id int, cs *clientStats) error {
+	if !sleepUntil(ctx, l.start.Add(rampDelay(id, l.cfg.concurrency, l.cfg.ramp))) {
+		return nil
+	}
+	l.started.Add(1)
+
 	if l.cfg.segmentURL != nil {
 		req := request{kind: kindSegment, method: http.MethodGet, url: l.cfg.segmentURL.String()}
 		for {
@@ -315,8 +331,8 @@ func (l *load) startProgress(w io.Writer, start time.Time) (stop func()) {
 			case now := <-ticker.C:
 				total := l.bytes.Load()
 				rate := float64(total-lastBytes) / now.Sub(last).Seconds() / 1e6
-				fmt.Fprintf(w, "lockstream-bench: %6.1fs  requests %d  %.1f MB/s  errors %d\n",
-					now.Sub(start).Seconds(), l.requests.Load(), rate, l.errors.Load())
+				fmt.Fprintf(w, "lockstream-bench: %6.1fs  requests %d  %.1f MB/s  errors %d%s\n",
+					now.Sub(start).Seconds(), l.requests.Load(), rate, l.errors.Load(), l.phaseNote(now))
 				lastBytes, last = total, now
 			}
 		}
@@ -325,4 +341,18 @@ func (l *load) startProgress(w io.Writer, start time.Time) (stop func()) {
 		close(done)
 		wg.Wait()
 	}
+}
+
+// phaseNote returns the progress line's note on the startup phases at
+// now: how many clients have started while the ramp lasts, and whether
+// the warmup is still on.
+func (l *load) phaseNote(now time.Time) string {
+	var note string
+	if started := l.started.Load(); l.cfg.ramp > 0 && started < int64(l.cfg.concurrency) {
+		note += fmt.Sprintf("  clients %d/%d", started, l.cfg.concurrency)
+	}
+	if l.cfg.warmup > 0 && now.Before(l.warmupEnd) {
+		note += "  (warmup)"
+	}
+	return note
 }

@@ -20,6 +20,9 @@ type report struct {
 	// the -buffer segment count of paced clients.
 	Pace   float64 `json:"pace"`
 	Buffer int     `json:"buffer,omitempty"`
+	// RampSeconds is the -ramp over which the clients started, 0 when
+	// they all started at once.
+	RampSeconds float64 `json:"rampSeconds,omitempty"`
 
 	ElapsedSeconds float64          `json:"elapsedSeconds"`
 	Requests       int64            `json:"requests"`
@@ -35,9 +38,15 @@ type report struct {
 	MegabytesPerSecond float64 `json:"megabytesPerSecond"` // 10^6 bytes
 
 	// Latencies run from sending the request to reading the last body
-	// byte, over responses with a 2xx status.
+	// byte, over responses with a 2xx status. With -warmup they leave out
+	// the requests that started during it.
 	Latency        latencySummary `json:"latencyMs"`
 	SegmentLatency latencySummary `json:"segmentLatencyMs"`
+
+	// Warmup describes the requests that started during -warmup, and is
+	// nil without -warmup. They are included in Requests, RequestsByKind,
+	// Segments, Bytes and Errors, but not in Latency or SegmentLatency.
+	Warmup *warmupReport `json:"warmup,omitempty"`
 
 	Errors     map[string]int64 `json:"errors"`
 	FirstError string           `json:"firstError,omitempty"`
@@ -54,6 +63,15 @@ type latencySummary struct {
 	P95   float64 `json:"p95"`
 	P99   float64 `json:"p99"`
 	Max   float64 `json:"max"`
+}
+
+// warmupReport describes the requests that started during -warmup.
+type warmupReport struct {
+	Seconds        float64        `json:"seconds"`
+	Requests       int64          `json:"requests"` // completed or failed, any status
+	Segments       int64          `json:"segments"` // media segments with a 2xx response
+	Latency        latencySummary `json:"latencyMs"`
+	SegmentLatency latencySummary `json:"segmentLatencyMs"`
 }
 
 func summarize(h *histogram) latencySummary {
@@ -74,10 +92,14 @@ func (l *load) buildReport(stats []*clientStats, elapsed time.Duration) *report 
 		all, segments histogram
 		byKind        [kindCount]int64
 		segmentCount  int64
+		warmup        warmupStats
 	)
 	for _, cs := range stats {
 		all.merge(&cs.latency)
 		segments.merge(&cs.segmentLatency)
+		if cs.warmup != nil {
+			warmup.merge(cs.warmup)
+		}
 		for k, n := range cs.byKind {
 			byKind[k] += n
 		}
@@ -103,6 +125,16 @@ func (l *load) buildReport(stats []*clientStats, elapsed time.Duration) *report 
 	}
 	if rep.Pace > 0 {
 		rep.Buffer = l.cfg.buffer
+	}
+	rep.RampSeconds = l.cfg.ramp.Seconds()
+	if l.cfg.warmup > 0 {
+		rep.Warmup = &warmupReport{
+			Seconds:        l.cfg.warmup.Seconds(),
+			Requests:       warmup.requests,
+			Segments:       warmup.segments,
+			Latency:        summarize(&warmup.latency),
+			SegmentLatency: summarize(&warmup.segmentLatency),
+		}
 	}
 	for k, n := range byKind {
 		rep.RequestsByKind[kindNames[k]] = n
@@ -146,12 +178,25 @@ func writeReport(w io.Writer, cfg *config, rep *report) error {
 	} else {
 		b.WriteString("pacing       none: each client requests the next segment at once\n")
 	}
+	if cfg.ramp > 0 {
+		fmt.Fprintf(&b, "ramp         clients started over %v, one every %v\n",
+			cfg.ramp, (cfg.ramp / time.Duration(rep.Concurrency)).Round(time.Microsecond))
+	}
 	fmt.Fprintf(&b, "requests     %d, %.1f/s (%s); %d in flight at the end\n",
 		rep.Requests, rep.RequestsPerSecond, formatKinds(rep.RequestsByKind), rep.Canceled)
 	fmt.Fprintf(&b, "segments     %d, %.1f/s\n", rep.Segments, rep.SegmentsPerSecond)
 	fmt.Fprintf(&b, "throughput   %.2f MB/s (%d bytes; 1 MB = 10^6 bytes)\n", rep.MegabytesPerSecond, rep.Bytes)
-	fmt.Fprintf(&b, "latency      %s (all 2xx responses)\n", formatLatency(rep.Latency))
-	fmt.Fprintf(&b, "segments     %s (2xx media segments)\n", formatLatency(rep.SegmentLatency))
+	measured := ""
+	if rep.Warmup != nil {
+		measured = " started after the warmup"
+	}
+	fmt.Fprintf(&b, "latency      %s (all 2xx responses%s)\n", formatLatency(rep.Latency), measured)
+	fmt.Fprintf(&b, "segments     %s (2xx media segments%s)\n", formatLatency(rep.SegmentLatency), measured)
+	if w := rep.Warmup; w != nil {
+		fmt.Fprintf(&b, "warmup       %d requests (%d 2xx media segments) started in the first %v: left out of the latencies above\n",
+			w.Requests, w.Segments, cfg.warmup)
+		fmt.Fprintf(&b, "  warmup     %s (2xx media segments that started in the warmup)\n", formatLatency(w.SegmentLatency))
+	}
 	fmt.Fprintf(&b, "errors       %s\n", formatErrors(rep.Errors))
 	if rep.FirstError != "" {
 		fmt.Fprintf(&b, "first error  %s\n", rep.FirstError)

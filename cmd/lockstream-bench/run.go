@@ -56,6 +56,12 @@ type config struct {
 	pace   float64
 	buffer int
 
+	// ramp is the time over which the clients start: client i starts at
+	// i*ramp/concurrency after the run began. warmup is the first part of
+	// the run, whose requests stay out of the report's latency summaries.
+	ramp   time.Duration
+	warmup time.Duration
+
 	// progressInterval is how often a progress line goes to stderr.
 	progressInterval time.Duration
 }
@@ -77,6 +83,9 @@ the content key once with -token when the stream is encrypted, fetches the
 init segment once and then walks the media segments in a loop. With
 -segment-url, each client requests that one URL over and over instead.
 The run stops after -d or after -n requests, whichever comes first.
+With -ramp the clients join one after another instead of all at once,
+and with -warmup the requests of the run's first part are reported
+separately, so the latency figures show the steady state.
 
 Requests go only to the host of the given URL and to loopback addresses;
 a manifest that points anywhere else stops the run.
@@ -142,6 +151,8 @@ func parseArgs(args []string, stdout io.Writer, getenv func(string) string) (*co
 	fs.BoolVar(&cfg.json, "json", false, "print the final report as JSON")
 	fs.Float64Var(&cfg.pace, "pace", 0, "play at this `speed` as a multiple of real time: after -buffer segments, each client requests a segment every segment duration divided by the speed, as a player with a full buffer does; 0 requests the next segment at once")
 	fs.IntVar(&cfg.buffer, "buffer", 3, "`number` of segments a paced client fetches back to back first, to fill its buffer")
+	fs.DurationVar(&cfg.ramp, "ramp", 0, "start the clients spread evenly over this `duration` (client i starts at i*ramp/c), as players joining over time; 0 starts all at once")
+	fs.DurationVar(&cfg.warmup, "warmup", 0, "report requests that start within this `duration` from the run's start separately and keep them out of the latency figures; 0 measures the whole run")
 	fs.BoolVar(&cfg.list, "list", false, "fetch the manifest once, print the key, init and segment URLs of the rendition, one per line, and exit")
 
 	if err := fs.Parse(args); err != nil {
@@ -208,6 +219,10 @@ func (c *config) validateBounds() error {
 		return fmt.Errorf("invalid -pace %v: want 0 (unpaced) or a speed above 0 and at most %d", c.pace, maxPace)
 	case c.buffer < 0 || c.buffer > maxSegments:
 		return fmt.Errorf("invalid -buffer %d: want 0 to %d segments", c.buffer, maxSegments)
+	case c.ramp < 0 || (c.ramp > 0 && c.ramp >= c.duration):
+		return fmt.Errorf("invalid -ramp %v: want 0 or a duration below -d %v, so that every client starts", c.ramp, c.duration)
+	case c.warmup < 0 || (c.warmup > 0 && c.warmup >= c.duration):
+		return fmt.Errorf("invalid -warmup %v: want 0 or a duration below -d %v, so that some requests are measured", c.warmup, c.duration)
 	case c.pid < 0:
 		return fmt.Errorf("invalid -pid %d: want a process ID", c.pid)
 	}

@@ -420,6 +420,10 @@ func TestRunUsageErrors(t *testing.T) {
 		{"negative pace", []string{"-url", "http://127.0.0.1/m", "-pace", "-1"}, "invalid -pace -1"},
 		{"huge pace", []string{"-url", "http://127.0.0.1/m", "-pace", "1e9"}, "invalid -pace 1e+09"},
 		{"negative buffer", []string{"-url", "http://127.0.0.1/m", "-pace", "1", "-buffer", "-1"}, "invalid -buffer -1"},
+		{"negative ramp", []string{"-url", "http://127.0.0.1/m", "-ramp", "-1s"}, "invalid -ramp -1s"},
+		{"ramp not below duration", []string{"-url", "http://127.0.0.1/m", "-d", "10s", "-ramp", "10s"}, "invalid -ramp 10s: want 0 or a duration below -d 10s"},
+		{"negative warmup", []string{"-url", "http://127.0.0.1/m", "-warmup", "-1s"}, "invalid -warmup -1s"},
+		{"warmup not below duration", []string{"-url", "http://127.0.0.1/m", "-d", "10s", "-warmup", "15s"}, "invalid -warmup 15s: want 0 or a duration below -d 10s"},
 		{"pace with segment URL", []string{"-pace", "1", "-segment-url", "http://127.0.0.1/s"}, "-pace needs a manifest -url"},
 		{"list with segment URL", []string{"-list", "-segment-url", "http://127.0.0.1/s"}, "-list needs a manifest -url"},
 		{"positional argument", []string{"-url", "http://127.0.0.1/m", "extra"}, `unexpected argument "extra"`},
@@ -443,7 +447,7 @@ func TestRunHelp(t *testing.T) {
 	if code := run([]string{"-h"}, &stdout, &stderr); code != exitOK {
 		t.Errorf("exit code = %d, want %d", code, exitOK)
 	}
-	for _, flag := range []string{"-url", "-segment-url", "-c", "-d", "-n", "-token", "-rendition", "-pid", "-json", "-list"} {
+	for _, flag := range []string{"-url", "-segment-url", "-c", "-d", "-n", "-token", "-rendition", "-pid", "-json", "-list", "-pace", "-buffer", "-ramp", "-warmup"} {
 		if !strings.Contains(stdout.String(), "  "+flag+" ") && !strings.Contains(stdout.String(), "  "+flag+"\n") {
 			t.Errorf("help lacks flag %s", flag)
 		}
