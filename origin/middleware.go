@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -64,6 +65,28 @@ func (w *responseRecorder) Write(p []byte) (int, error) {
 	}
 	n, err := w.ResponseWriter.Write(p)
 	w.bytes += int64(n)
+	return n, err
+}
+
+// ReadFrom sends src through the wrapped writer's ReadFrom when it has
+// one, which net/http's has: a file-backed body then goes out with
+// sendfile(2). Without it, io.Copy would call Write with a buffer.
+func (w *responseRecorder) ReadFrom(src io.Reader) (int64, error) {
+	if !w.wroteHeader {
+		w.status = http.StatusOK
+		w.wroteHeader = true
+	}
+
+	var n int64
+	var err error
+	if rf, ok := w.ResponseWriter.(io.ReaderFrom); ok {
+		n, err = rf.ReadFrom(src)
+	} else {
+		buf := copyBuffers.Get().(*[32 << 10]byte)
+		n, err = io.CopyBuffer(writerOnly{w.ResponseWriter}, src, buf[:])
+		copyBuffers.Put(buf)
+	}
+	w.bytes += n
 	return n, err
 }
 

@@ -70,6 +70,19 @@ func (p *producer) segment(ctx context.Context, j *job) (*Output, error) {
 	}
 	r := plan.Ranges[t.Index][index]
 	samples := t.Samples[r.Start:r.End]
+	isTS := j.req.Format == FormatHLSTS || j.req.Format == FormatHLSTSv3
+
+	// Clear fMP4 sample data goes out unchanged, so it can be sent from
+	// the file. CENC encrypts it and HLS AES-128 the whole segment, in
+	// memory.
+	if !isTS && j.prot.Scheme == packager.SchemeClear {
+		out, err := p.fileOutput(ctx, j, t, r, mp4ContentType(t), func(dst []byte) ([]byte, error) {
+			return fmp4.ClearSegmentHeader(dst, t, uint32(j.req.Segment), r.Start, samples)
+		})
+		if out != nil || err != nil {
+			return out, err
+		}
+	}
 
 	data := p.getBuffer()
 	if data.data, err = p.readSamples(ctx, j, t, r, data.data[:0]); err != nil {
@@ -78,7 +91,7 @@ func (p *producer) segment(ctx context.Context, j *job) (*Output, error) {
 	}
 
 	b := &segmentBuild{}
-	if j.req.Format == FormatHLSTS || j.req.Format == FormatHLSTSv3 {
+	if isTS {
 		err = p.buildTS(b, t, samples, data)
 	} else {
 		// HLS AES-128 encrypts the clear fMP4 segment as a whole below.
@@ -135,6 +148,15 @@ func (p *producer) fragment(ctx context.Context, j *job) (*Output, error) {
 	}
 	t := j.pres.Tracks[trackIndex]
 	r := plan.Ranges[trackIndex][index]
+
+	if j.prot.Scheme == packager.SchemeClear {
+		out, err := p.fileOutput(ctx, j, t, r, mp4ContentType(t), func(dst []byte) ([]byte, error) {
+			return fmp4.ClearSmoothFragmentHeader(dst, t, uint32(index+1), r.Start, t.Samples[r.Start:r.End], smooth.TimeScale)
+		})
+		if out != nil || err != nil {
+			return out, err
+		}
+	}
 
 	data := p.getBuffer()
 	if data.data, err = p.readSamples(ctx, j, t, r, data.data[:0]); err != nil {
@@ -253,7 +275,7 @@ func (p *producer) openTrackFile(ctx context.Context, j *job, t *packager.Track)
 		}
 		for _, info := range infos {
 			if info.Name == t.File {
-				return p.files.acquire(ctx, fileKeyOf(j.loc.Asset, info), &j.opener)
+				return p.acquireListed(ctx, j, fileKeyOf(j.loc.Asset, info))
 			}
 		}
 	}
@@ -264,6 +286,22 @@ func (p *producer) openTrackFile(ctx context.Context, j *job, t *packager.Track)
 		return nil, err
 	}
 	return &openFile{obj: obj, refs: 1, evicted: true}, nil
+}
+
+// acquireListed returns the open file of a listed version. A file that
+// opens as another version changed after the listing, and the index may
+// not describe it, so its bytes are not used: the error wraps
+// storage.ErrChanged, which makes the next request list the asset again.
+func (p *producer) acquireListed(ctx context.Context, j *job, key fileKey) (*openFile, error) {
+	f, err := p.files.acquire(ctx, key, &j.opener)
+	if err != nil {
+		return nil, err
+	}
+	if f.evicted && fileKeyOf(key.asset, f.obj.Info()) != key {
+		p.files.release(f)
+		return nil, fmt.Errorf("opening %q of asset %q: %w", key.name, key.asset, errVersionChanged)
+	}
+	return f, nil
 }
 
 func mp4ContentType(t *packager.Track) string {

@@ -48,6 +48,10 @@ func (s *Server) writeOutput(w http.ResponseWriter, r *http.Request, req *Stream
 	}
 
 	if needsServeContent(r) {
+		if out.File != nil {
+			http.ServeContent(w, r, "", time.Time{}, out.File.reader(out.Body))
+			return
+		}
 		body := out.Body
 		if len(out.Tail) > 0 {
 			body = append(append(make([]byte, 0, len(out.Body)+len(out.Tail)), out.Body...), out.Tail...)
@@ -57,17 +61,23 @@ func (s *Server) writeOutput(w http.ResponseWriter, r *http.Request, req *Stream
 	}
 
 	h["Accept-Ranges"] = acceptRangesValue
-	h["Content-Length"] = []string{strconv.Itoa(len(out.Body) + len(out.Tail))}
+	h["Content-Length"] = []string{strconv.FormatInt(int64(len(out.Body)+len(out.Tail))+out.File.length(), 10)}
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodHead {
 		return
 	}
 	// A write error means the client went away; there is nobody left to
 	// tell, and the access log records the bytes that were sent.
-	if _, err := w.Write(out.Body); err != nil || len(out.Tail) == 0 {
+	if _, err := w.Write(out.Body); err != nil {
 		return
 	}
-	w.Write(out.Tail)
+	if out.File != nil {
+		out.File.send(w)
+		return
+	}
+	if len(out.Tail) > 0 {
+		w.Write(out.Tail)
+	}
 }
 
 // needsServeContent reports whether the request carries a header that

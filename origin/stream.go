@@ -43,6 +43,12 @@ type Output struct {
 	// sends the sample data of fMP4 segments this way, from the buffer it
 	// was read into, instead of copying it behind the boxes.
 	Tail []byte
+	// File, when not nil, follows Body in the response in place of Tail:
+	// the sample data of a clear fMP4 segment or Smooth fragment, sent
+	// from a descriptor of the local file with sendfile(2). Outputs built
+	// in memory leave it nil, so only those may be cached and sent again.
+	// Release gives the descriptor back.
+	File *fileBody
 	// ContentType overrides the default of the request kind; the producer
 	// sets "audio/mp4" for audio fMP4, for example.
 	ContentType string
@@ -59,7 +65,7 @@ type Output struct {
 	// keys on the path would hand the token to other viewers.
 	Private bool
 	// Release, when not nil, is called after the response was written, to
-	// return Body to a pool.
+	// return Body to a pool and File's descriptor to the file cache.
 	Release func()
 }
 

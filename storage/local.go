@@ -170,3 +170,12 @@ func (o *localObject) ReadAt(p []byte, off int64) (int, error) { return o.file.R
 func (o *localObject) Close() error { return o.file.Close() }
 
 func (o *localObject) Info() ObjectInfo { return o.info }
+
+// File returns the open file, for a caller that sends its bytes with
+// sendfile(2), which Go's net package does only from an *os.File. The
+// object keeps ownership, so the caller must not close the file. Linux
+// sendfile reads from the file's offset, so a caller that seeks or reads
+// through the file must be the object's only user; ReadAt is unaffected.
+// Other packages reach this method through an interface assertion on the
+// Object that Local.Open returns.
+func (o *localObject) File() *os.File { return o.file }

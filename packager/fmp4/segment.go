@@ -39,7 +39,7 @@ const (
 // On error dst is returned unchanged in length.
 func Segment(dst []byte, t *packager.Track, seq uint32, first int, samples []packager.Sample,
 	data []byte, prot packager.Protection) ([]byte, error) {
-	out, err := appendSegment(dst, t, seq, first, samples, data, prot, false)
+	out, err := appendSegment(dst, t, seq, first, samples, data, uint64(len(data)), prot, false)
 	if err != nil {
 		return dst, fmt.Errorf("writing segment %d of track %q: %w", seq, trackName(t), err)
 	}
@@ -56,18 +56,42 @@ func Segment(dst []byte, t *packager.Track, seq uint32, first int, samples []pac
 // On error dst is returned unchanged in length and data is unchanged.
 func SegmentHeader(dst []byte, t *packager.Track, seq uint32, first int, samples []packager.Sample,
 	data []byte, prot packager.Protection) ([]byte, error) {
-	out, err := appendSegment(dst, t, seq, first, samples, data, prot, true)
+	out, err := appendSegment(dst, t, seq, first, samples, data, uint64(len(data)), prot, true)
 	if err != nil {
 		return dst, fmt.Errorf("writing segment %d of track %q: %w", seq, trackName(t), err)
 	}
 	return out, nil
 }
 
+// ClearSegmentHeader appends what SegmentHeader appends for a clear
+// segment, without the sample data: the mdat size is the sum of the
+// sample sizes. A server can then send the sample data straight from the
+// file, for example with sendfile(2), behind the header.
+//
+// On error dst is returned unchanged in length.
+func ClearSegmentHeader(dst []byte, t *packager.Track, seq uint32, first int, samples []packager.Sample) ([]byte, error) {
+	out, err := appendSegment(dst, t, seq, first, samples, nil, payloadSize(samples), packager.Protection{}, true)
+	if err != nil {
+		return dst, fmt.Errorf("writing segment %d of track %q: %w", seq, trackName(t), err)
+	}
+	return out, nil
+}
+
+// payloadSize returns the sum of the sample sizes.
+func payloadSize(samples []packager.Sample) uint64 {
+	var total uint64
+	for _, s := range samples {
+		total += uint64(s.Size)
+	}
+	return total
+}
+
 // appendSegment writes a whole segment, or with headerOnly set the part
-// before the sample data, encrypting data in place.
+// before the sample data, encrypting data in place. size is the length of
+// the sample data; data may be nil for a clear header.
 func appendSegment(dst []byte, t *packager.Track, seq uint32, first int, samples []packager.Sample,
-	data []byte, prot packager.Protection, headerOnly bool) ([]byte, error) {
-	if err := checkFragment(t, first, samples, data, prot); err != nil {
+	data []byte, size uint64, prot packager.Protection, headerOnly bool) ([]byte, error) {
+	if err := checkFragment(t, first, samples, size, prot); err != nil {
 		return dst, err
 	}
 
@@ -96,20 +120,21 @@ func appendSegment(dst []byte, t *packager.Track, seq uint32, first int, samples
 	closeBox(dst, traf)
 	closeBox(dst, moof)
 
-	return finishFragment(dst, moofStart, dataOffsetPos, data, samples, enc, headerOnly), nil
+	return finishFragment(dst, moofStart, dataOffsetPos, data, size, samples, enc, headerOnly), nil
 }
 
 // finishFragment fills in the trun data offset of the moof that starts at
-// moofStart and appends the mdat header. Unless headerOnly is set, it then
-// appends data and encrypts the samples in dst when enc is set; with
-// headerOnly set it encrypts data in place instead.
-func finishFragment(dst []byte, moofStart, dataOffsetPos int, data []byte, samples []packager.Sample,
+// moofStart and appends the header of an mdat of size payload bytes.
+// Unless headerOnly is set, it then appends data, and encrypts the
+// samples in dst when enc is set. With headerOnly set it encrypts data in
+// place instead.
+func finishFragment(dst []byte, moofStart, dataOffsetPos int, data []byte, size uint64, samples []packager.Sample,
 	enc *sampleEncryption, headerOnly bool) []byte {
 	// The data offset counts from the start of moof and points past the
 	// 8-byte mdat header.
 	putUint32At(dst, dataOffsetPos, uint32(len(dst)-moofStart+8))
 
-	dst = appendUint32(dst, uint32(len(data)+8))
+	dst = appendUint32(dst, uint32(size+8))
 	dst = append(dst, "mdat"...)
 	switch {
 	case headerOnly:
@@ -133,7 +158,7 @@ func finishFragment(dst []byte, moofStart, dataOffsetPos int, data []byte, sampl
 
 // checkFragment validates the input of one fragment before anything is
 // written, so a bad request never yields a partial segment.
-func checkFragment(t *packager.Track, first int, samples []packager.Sample, data []byte,
+func checkFragment(t *packager.Track, first int, samples []packager.Sample, size uint64,
 	prot packager.Protection) error {
 	if t == nil {
 		return fmt.Errorf("no track: %w", packager.ErrNotFound)
@@ -165,9 +190,9 @@ func checkFragment(t *packager.Track, first int, samples []packager.Sample, data
 		}
 		total += uint64(s.Size)
 	}
-	if total != uint64(len(data)) {
+	if total != size {
 		return fmt.Errorf("sample data is %d bytes but the sample sizes add up to %d: %w",
-			len(data), total, packager.ErrInvalidMedia)
+			size, total, packager.ErrInvalidMedia)
 	}
 	if total > math.MaxUint32-8 {
 		return fmt.Errorf("fragment payload of %d bytes does not fit a 32-bit mdat: %w", total, packager.ErrUnsupported)

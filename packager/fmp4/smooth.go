@@ -104,7 +104,7 @@ func (r *timeRescale) check(first int, samples []packager.Sample) error {
 // On error dst is returned unchanged in length.
 func SmoothFragment(dst []byte, t *packager.Track, seq uint32, first int, samples []packager.Sample,
 	data []byte, timescale uint32, prot packager.Protection) ([]byte, error) {
-	out, err := appendSmoothFragment(dst, t, seq, first, samples, data, timescale, prot, false)
+	out, err := appendSmoothFragment(dst, t, seq, first, samples, data, uint64(len(data)), timescale, prot, false)
 	if err != nil {
 		return dst, fmt.Errorf("writing Smooth fragment %d of track %q: %w", seq, trackName(t), err)
 	}
@@ -120,16 +120,32 @@ func SmoothFragment(dst []byte, t *packager.Track, seq uint32, first int, sample
 // On error dst is returned unchanged in length and data is unchanged.
 func SmoothFragmentHeader(dst []byte, t *packager.Track, seq uint32, first int, samples []packager.Sample,
 	data []byte, timescale uint32, prot packager.Protection) ([]byte, error) {
-	out, err := appendSmoothFragment(dst, t, seq, first, samples, data, timescale, prot, true)
+	out, err := appendSmoothFragment(dst, t, seq, first, samples, data, uint64(len(data)), timescale, prot, true)
 	if err != nil {
 		return dst, fmt.Errorf("writing Smooth fragment %d of track %q: %w", seq, trackName(t), err)
 	}
 	return out, nil
 }
 
+// ClearSmoothFragmentHeader is to SmoothFragmentHeader what
+// ClearSegmentHeader is to SegmentHeader: the header of a clear fragment,
+// written from the sample table alone.
+//
+// On error dst is returned unchanged in length.
+func ClearSmoothFragmentHeader(dst []byte, t *packager.Track, seq uint32, first int, samples []packager.Sample,
+	timescale uint32) ([]byte, error) {
+	out, err := appendSmoothFragment(dst, t, seq, first, samples, nil, payloadSize(samples), timescale, packager.Protection{}, true)
+	if err != nil {
+		return dst, fmt.Errorf("writing Smooth fragment %d of track %q: %w", seq, trackName(t), err)
+	}
+	return out, nil
+}
+
+// appendSmoothFragment is appendSegment's counterpart for Smooth
+// fragments; size and a nil data mean what they mean there.
 func appendSmoothFragment(dst []byte, t *packager.Track, seq uint32, first int, samples []packager.Sample,
-	data []byte, timescale uint32, prot packager.Protection, headerOnly bool) ([]byte, error) {
-	if err := checkFragment(t, first, samples, data, prot); err != nil {
+	data []byte, size uint64, timescale uint32, prot packager.Protection, headerOnly bool) ([]byte, error) {
+	if err := checkFragment(t, first, samples, size, prot); err != nil {
 		return dst, err
 	}
 	if timescale == 0 || t.Timescale == 0 {
@@ -169,7 +185,7 @@ func appendSmoothFragment(dst []byte, t *packager.Track, seq uint32, first int, 
 	}
 	closeBox(dst, traf)
 	closeBox(dst, moof)
-	return finishFragment(dst, moofStart, dataOffsetPos, data, samples, enc, headerOnly), nil
+	return finishFragment(dst, moofStart, dataOffsetPos, data, size, samples, enc, headerOnly), nil
 }
 
 func appendTfxd(dst []byte, absoluteTime, duration uint64) []byte {
