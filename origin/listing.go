@@ -24,6 +24,8 @@ type listingCache struct {
 
 	mu      sync.Mutex
 	entries map[string]listingEntry
+	// sweepAt is when the next insert removes the expired entries.
+	sweepAt time.Time
 }
 
 type listingEntry struct {
@@ -68,12 +70,28 @@ func (c *listingCache) entry(ctx context.Context, store storage.Store, asset str
 		e.files[i] = fileInfo(info)
 	}
 	c.mu.Lock()
+	c.sweep(now)
 	if len(c.entries) >= maxListings {
 		clear(c.entries)
 	}
 	c.entries[asset] = e
 	c.mu.Unlock()
 	return e, nil
+}
+
+// sweep removes expired entries, at most once per listingTTL, so that the
+// listings of assets that get no further requests leave memory before the
+// cache fills. c.mu is held.
+func (c *listingCache) sweep(now time.Time) {
+	if now.Before(c.sweepAt) {
+		return
+	}
+	for asset, e := range c.entries {
+		if !now.Before(e.expires) {
+			delete(c.entries, asset)
+		}
+	}
+	c.sweepAt = now.Add(listingTTL)
 }
 
 // forget drops an asset's listing, after a read found a file changed.

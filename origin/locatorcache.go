@@ -32,6 +32,8 @@ type locatorCache struct {
 
 	mu      sync.Mutex
 	entries map[uuid.UUID]locatorEntry
+	// sweepAt is when the next insert removes the expired entries.
+	sweepAt time.Time
 }
 
 type locatorEntry struct {
@@ -65,10 +67,26 @@ func (c *locatorCache) get(ctx context.Context, id uuid.UUID) (*policy.Locator, 
 		return nil, err
 	}
 	c.mu.Lock()
+	c.sweep(now)
 	if len(c.entries) >= maxCachedLocators {
 		clear(c.entries)
 	}
 	c.entries[id] = locatorEntry{loc: loc, expires: now.Add(locatorTTL)}
 	c.mu.Unlock()
 	return loc, nil
+}
+
+// sweep removes expired entries, at most once per locatorTTL, so that
+// locators that get no further requests leave memory before the cache
+// fills. c.mu is held.
+func (c *locatorCache) sweep(now time.Time) {
+	if now.Before(c.sweepAt) {
+		return
+	}
+	for id, e := range c.entries {
+		if !now.Before(e.expires) {
+			delete(c.entries, id)
+		}
+	}
+	c.sweepAt = now.Add(locatorTTL)
 }

@@ -67,3 +67,28 @@ func TestLocatorCache(t *testing.T) {
 		t.Errorf("locator created after a miss: %v, want it found at once", err)
 	}
 }
+
+func TestLocatorCacheSweepsExpired(t *testing.T) {
+	old, fresh := uuid.New(), uuid.New()
+	catalog := &countingCatalog{locators: map[uuid.UUID]*policy.Locator{
+		old:   {ID: old, Asset: "a"},
+		fresh: {ID: fresh, Asset: "b"},
+	}}
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	c := newLocatorCache(catalog)
+	c.now = func() time.Time { return now }
+
+	if _, err := c.get(t.Context(), old); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(locatorTTL)
+	if _, err := c.get(t.Context(), fresh); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.entries[old]; ok {
+		t.Errorf("expired locator still cached after an insert one locatorTTL later")
+	}
+	if _, ok := c.entries[fresh]; !ok {
+		t.Errorf("fresh locator not cached")
+	}
+}

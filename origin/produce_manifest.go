@@ -184,35 +184,14 @@ func (p *producer) smoothIndex(j *job) (*smooth.Manifest, error) {
 	return smooth.New(j.pres, plan, opts)
 }
 
-// maxSmoothLookups bounds the memo of Smooth manifest models that fragment
-// requests look their track and segment up in; past it the memo is
-// cleared.
-const maxSmoothLookups = 1024
-
-// smoothLookup returns the Smooth manifest model that fragment requests
-// of the presentation look up, built once per presentation. The lookup
-// does not depend on the protection. A presentation is immutable, and a
-// new one replaces it when the asset's files change.
-func (p *producer) smoothLookup(j *job) (*smooth.Manifest, error) {
-	p.smoothMu.Lock()
-	m, ok := p.smoothLookups[j.pres]
-	p.smoothMu.Unlock()
-	if ok {
-		return m, nil
-	}
-
+// smoothLookup returns the index that maps the request's Smooth fragment
+// URL to a track and segment, which does not depend on the protection.
+// smooth.IndexFor builds it once per plan and drops it with the plan, so
+// it keeps no presentation alive after the loader evicted it.
+func (p *producer) smoothLookup(j *job) (*smooth.Index, error) {
 	plan, err := j.pres.Plan(p.smoothTarget)
 	if err != nil {
 		return nil, err
 	}
-	if m, err = smooth.New(j.pres, plan, &smooth.Options{}); err != nil {
-		return nil, err
-	}
-	p.smoothMu.Lock()
-	if len(p.smoothLookups) >= maxSmoothLookups {
-		clear(p.smoothLookups)
-	}
-	p.smoothLookups[j.pres] = m
-	p.smoothMu.Unlock()
-	return m, nil
+	return smooth.IndexFor(j.pres, plan)
 }

@@ -3,7 +3,9 @@ package packager
 import (
 	"container/list"
 	"context"
+	"math/bits"
 	"sync"
+	"unsafe"
 )
 
 // indexKey identifies one version of one file of one asset.
@@ -113,10 +115,30 @@ func (c *indexCache) add(key indexKey, idx *FileIndex) {
 	}
 }
 
-// estimateIndexBytes estimates the memory an index holds: the sample
-// tables dominate, plus the codec configuration and fixed overheads.
+// Sizes for estimateIndexBytes, in bytes.
+const (
+	sampleBytes  = int64(unsafe.Sizeof(Sample{}))
+	trackBytes   = int64(unsafe.Sizeof(Track{}))
+	indexBytes   = int64(unsafe.Sizeof(FileIndex{}))
+	pointerBytes = int64(unsafe.Sizeof((*Track)(nil)))
+	// editMapBytes estimates a FileIndex.Edits map of up to eight
+	// entries: its header and one group of eight slots, the unit in
+	// which Go's swiss-table maps (Go 1.24 and later) grow.
+	editMapBytes = 512
+	// sliceHeaderBytes is one element of ParameterSets.
+	sliceHeaderBytes = int64(unsafe.Sizeof([]byte(nil)))
+)
+
+// estimateIndexBytes estimates the heap memory an index keeps alive: its
+// sample tables, which dominate, and the structures and codec
+// configuration around them. It relies on IndexFile copying the codec
+// configuration out of the moov box (detachCodecConfig), so that no
+// parse buffer stays referenced.
 func estimateIndexBytes(idx *FileIndex) int64 {
-	n := int64(512 + len(idx.Name))
+	n := indexBytes + int64(len(idx.Name)) + pointerBytes*int64(cap(idx.Tracks))
+	if len(idx.Edits) > 0 {
+		n += editMapBytes * int64((len(idx.Edits)+7)/8)
+	}
 	for _, t := range idx.Tracks {
 		n += estimateTrackBytes(t)
 	}
@@ -124,15 +146,29 @@ func estimateIndexBytes(idx *FileIndex) int64 {
 }
 
 // estimateTrackBytes estimates the memory of one track: its sample table,
-// codec configuration and fixed overheads.
+// codec configuration, strings and the Track itself.
 func estimateTrackBytes(t *Track) int64 {
-	const sampleSize = 32 // unsafe.Sizeof(Sample{}) on 64-bit platforms
-	n := 512 + int64(cap(t.Samples))*sampleSize
-	n += int64(len(t.SampleEntry) + len(t.DecoderConfig) + len(t.AudioSpecificConfig))
+	n := trackBytes + allocBytes(int64(cap(t.Samples))*sampleBytes)
+	config := int64(len(t.SampleEntry) + len(t.DecoderConfig) + len(t.AudioSpecificConfig))
 	for _, ps := range t.ParameterSets {
-		n += int64(len(ps)) + 24
+		config += int64(len(ps)) + sliceHeaderBytes
 	}
+	n += allocBytes(config)
+	n += int64(len(t.Name) + len(t.CodecString) + len(t.Language))
 	return n
+}
+
+// allocBytes estimates the heap an allocation of n bytes takes. Objects
+// of more than 32 KiB take whole 8 KiB pages. Smaller ones take a size
+// class, modelled here as a multiple of an eighth of the next power of
+// two. The real classes (Go 1.26) differ by a few percent either way.
+func allocBytes(n int64) int64 {
+	const page, maxSmall = 8 << 10, 32 << 10
+	if n > maxSmall {
+		return (n + page - 1) &^ (page - 1)
+	}
+	step := max(int64(1)<<bits.Len64(uint64(n))/8, 16)
+	return (n + step - 1) / step * step
 }
 
 func (c *indexCache) stats() (hits, misses uint64, entries int, bytes int64) {

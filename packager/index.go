@@ -183,7 +183,61 @@ func finishTrack(r io.ReaderAt, b *trackBuild, idx *FileIndex) error {
 		return err
 	}
 	fillTrackStats(t)
-	return checkTrackDuration(t)
+	if err := checkTrackDuration(t); err != nil {
+		return err
+	}
+
+	clipSamples(t)
+	detachCodecConfig(t)
+	return nil
+}
+
+// clipSamples copies the sample table into a slice of its exact length
+// when more than 1/16 of its capacity is unused, as after the growth of
+// a fragmented file's table. The index cache counts capacity, so the
+// slack would otherwise take room from other indexes.
+func clipSamples(t *Track) {
+	if cap(t.Samples)-len(t.Samples) > len(t.Samples)/16 {
+		clipped := make([]Sample, len(t.Samples))
+		copy(clipped, t.Samples)
+		t.Samples = clipped
+	}
+}
+
+// detachCodecConfig copies the codec configuration of t into one
+// allocation of its own. After parsing, SampleEntry, DecoderConfig and
+// AudioSpecificConfig point into the moov payload. ParameterSets point
+// into it too, or into the whole sync sample read for an avc3 or hev1
+// track. A cached index would otherwise keep those buffers alive (a few
+// kilobytes per file, or a whole video frame), which the index cache
+// does not count.
+func detachCodecConfig(t *Track) {
+	n := len(t.SampleEntry) + len(t.DecoderConfig) + len(t.AudioSpecificConfig)
+	for _, ps := range t.ParameterSets {
+		n += len(ps)
+	}
+	buf := make([]byte, 0, n)
+
+	// take appends b to buf and returns the copy with its capacity cut
+	// to its length, so an append to one field cannot overwrite the next.
+	take := func(b []byte) []byte {
+		if b == nil {
+			return nil
+		}
+		start := len(buf)
+		buf = append(buf, b...)
+		return buf[start:len(buf):len(buf)]
+	}
+	t.SampleEntry = take(t.SampleEntry)
+	t.DecoderConfig = take(t.DecoderConfig)
+	t.AudioSpecificConfig = take(t.AudioSpecificConfig)
+	if t.ParameterSets != nil {
+		sets := make([][]byte, len(t.ParameterSets))
+		for i, ps := range t.ParameterSets {
+			sets[i] = take(ps)
+		}
+		t.ParameterSets = sets
+	}
 }
 
 // invalidf returns an error wrapping ErrInvalidMedia.

@@ -4,5 +4,6 @@
 //
 // No Go library writes these manifests, so the elements are encoding/xml
 // structs. Build a Manifest once per presentation and plan with New; its
-// Append and Lookup methods are safe for concurrent use.
+// Append and Lookup methods are safe for concurrent use. IndexFor returns
+// the memoized lookup part alone, for fragment requests.
 package smooth

@@ -18,8 +18,8 @@ type Options struct {
 // Manifest is the client manifest of one presentation and plan, with the
 // index that maps fragment URLs back to segments.
 type Manifest struct {
-	media   SmoothStreamingMedia
-	streams []stream
+	media SmoothStreamingMedia
+	index Index
 }
 
 // stream is the lookup index of one StreamIndex.
@@ -49,7 +49,7 @@ func New(p *packager.Presentation, plan *packager.SegmentPlan, opts *Options) (*
 			return nil, fmt.Errorf("building Smooth manifest of %q: %w", p.Name, err)
 		}
 		m.media.Streams = append(m.media.Streams, si)
-		m.streams = append(m.streams, st)
+		m.index.streams = append(m.index.streams, st)
 
 		end := st.starts[len(st.starts)-1] + si.Chunk[len(si.Chunk)-1].D
 		last = max(last, end)
