@@ -21,6 +21,8 @@ type benchOrigin struct {
 	handler   http.Handler
 	clear     string
 	encrypted string
+	catalog   *policy.SQLiteStore
+	dataDir   string
 }
 
 // newBenchOrigin builds the origin as `lockstream serve --log-level warn`
@@ -67,7 +69,8 @@ func newBenchOrigin(b *testing.B) *benchOrigin {
 	}
 	b.Cleanup(func() { srv.Close() })
 
-	return &benchOrigin{handler: srv.Handler(), clear: clear.ID.String(), encrypted: encrypted.ID.String()}
+	return &benchOrigin{handler: srv.Handler(), clear: clear.ID.String(), encrypted: encrypted.ID.String(),
+		catalog: catalog, dataDir: cfg.DataDir}
 }
 
 // discardWriter is an http.ResponseWriter that counts the body and keeps

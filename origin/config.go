@@ -117,6 +117,15 @@ type Config struct {
 	// estimate a two-hour title with five renditions takes about 25 MiB and
 	// the default holds the hot part of a large library.
 	IndexCacheMiB int `yaml:"index_cache_mib"`
+	// SegmentCacheMiB bounds the memory of built media segments and
+	// Smooth fragments kept for the next request of the same URL, in MiB.
+	// Default 0: off, so every request packages and encrypts anew and
+	// the memory stays with the index. An origin behind a CDN rarely sees
+	// a URL twice; one that players reach directly, or that serves a few
+	// popular titles, saves the packaging and encryption of every repeat.
+	// Clear fMP4 sent straight from local files is not cached: it costs
+	// less to send than to keep.
+	SegmentCacheMiB int `yaml:"segment_cache_mib"`
 
 	// Packaging.
 
@@ -273,6 +282,9 @@ func (c Config) Validate() error {
 	}
 	if c.IndexCacheMiB < 1 {
 		bad("index_cache_mib", "must be at least 1, got %d", c.IndexCacheMiB)
+	}
+	if c.SegmentCacheMiB < 0 || c.SegmentCacheMiB > 1<<20 {
+		bad("segment_cache_mib", "must be between 0 (off) and 1048576, got %d", c.SegmentCacheMiB)
 	}
 
 	targets := []struct {

@@ -54,6 +54,7 @@ func (c *Config) fields() []configField {
 		{flag: "media", key: "media", usage: "media root: a folder `path`, a file:// URL, azblob://CONTAINER[/PREFIX] or s3://BUCKET[/PREFIX]", value: (*stringValue)(&c.Media)},
 		{flag: "data", key: "data_dir", usage: "`folder` for the catalog database and other state", value: (*stringValue)(&c.DataDir)},
 		{flag: "index-cache-mib", key: "index_cache_mib", usage: "memory bound of parsed MP4 indexes in `MiB`", value: (*intValue)(&c.IndexCacheMiB)},
+		{flag: "segment-cache-mib", key: "segment_cache_mib", usage: "memory bound of built segments kept for repeat requests in `MiB` (0: off)", value: (*intValue)(&c.SegmentCacheMiB)},
 		{flag: "hls-target-duration", key: "hls_target_duration", usage: "HLS segment `duration`", value: (*durationValue)(&c.HLSTargetDuration)},
 		{flag: "dash-target-duration", key: "dash_target_duration", usage: "DASH segment `duration`", value: (*durationValue)(&c.DASHTargetDuration)},
 		{flag: "smooth-target-duration", key: "smooth_target_duration", usage: "Smooth Streaming fragment `duration`", value: (*durationValue)(&c.SmoothTargetDuration)},

@@ -46,6 +46,8 @@ type CacheStats struct {
 	Entries                 int
 	// Bytes is the estimated memory held by the cached indexes.
 	Bytes int64
+	// Segments holds the segment cache's counters, zero when it is off.
+	Segments SegmentCacheStats
 }
 
 type metrics struct {
@@ -102,6 +104,16 @@ var (
 		"Presentation indexes in memory.", nil, nil)
 	cacheBytesDesc = prometheus.NewDesc("lockstream_index_cache_bytes",
 		"Estimated memory held by the presentation indexes in memory.", nil, nil)
+	segmentHitsDesc = prometheus.NewDesc("lockstream_segment_cache_hits_total",
+		"Segment and fragment requests served from the segment cache.", nil, nil)
+	segmentMissesDesc = prometheus.NewDesc("lockstream_segment_cache_misses_total",
+		"Segment and fragment requests that built their output.", nil, nil)
+	segmentEvictionsDesc = prometheus.NewDesc("lockstream_segment_cache_evictions_total",
+		"Built segments dropped to stay within the segment cache size.", nil, nil)
+	segmentEntriesDesc = prometheus.NewDesc("lockstream_segment_cache_entries",
+		"Built segments in the segment cache.", nil, nil)
+	segmentBytesDesc = prometheus.NewDesc("lockstream_segment_cache_bytes",
+		"Memory held by the segment cache, estimated.", nil, nil)
 )
 
 // cacheCollector reads the index cache's counters at scrape time, so the
@@ -116,6 +128,11 @@ func (c *cacheCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- cacheEvictionsDesc
 	ch <- cacheEntriesDesc
 	ch <- cacheBytesDesc
+	ch <- segmentHitsDesc
+	ch <- segmentMissesDesc
+	ch <- segmentEvictionsDesc
+	ch <- segmentEntriesDesc
+	ch <- segmentBytesDesc
 }
 
 func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
@@ -125,4 +142,10 @@ func (c *cacheCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(cacheEvictionsDesc, prometheus.CounterValue, float64(st.Evictions))
 	ch <- prometheus.MustNewConstMetric(cacheEntriesDesc, prometheus.GaugeValue, float64(st.Entries))
 	ch <- prometheus.MustNewConstMetric(cacheBytesDesc, prometheus.GaugeValue, float64(st.Bytes))
+	seg := st.Segments
+	ch <- prometheus.MustNewConstMetric(segmentHitsDesc, prometheus.CounterValue, float64(seg.Hits))
+	ch <- prometheus.MustNewConstMetric(segmentMissesDesc, prometheus.CounterValue, float64(seg.Misses))
+	ch <- prometheus.MustNewConstMetric(segmentEvictionsDesc, prometheus.CounterValue, float64(seg.Evictions))
+	ch <- prometheus.MustNewConstMetric(segmentEntriesDesc, prometheus.GaugeValue, float64(seg.Entries))
+	ch <- prometheus.MustNewConstMetric(segmentBytesDesc, prometheus.GaugeValue, float64(seg.Bytes))
 }

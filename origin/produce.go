@@ -13,7 +13,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/lockstream/lockstream/packager"
-	"github.com/lockstream/lockstream/packager/smooth"
 	"github.com/lockstream/lockstream/policy"
 	"github.com/lockstream/lockstream/storage"
 )
@@ -31,6 +30,9 @@ type producer struct {
 	loader   *packager.Loader
 	listings *listingCache
 	files    *fileCache
+	// segments keeps built segments for repeat requests; nil when the
+	// segment cache is off.
+	segments *segmentCache
 	keys     KeySource
 	// deriver writes derived key tokens into HLS playlists; nil disables
 	// them.
@@ -44,24 +46,21 @@ type producer struct {
 	// the smaller buffers of fMP4 headers.
 	buffers sync.Pool
 	heads   sync.Pool
-
-	smoothMu      sync.Mutex
-	smoothLookups map[*packager.Presentation]*smooth.Manifest
 }
 
 var _ Producer = (*producer)(nil)
 
 func newProducer(cfg Config, store storage.Store, keys KeySource) *producer {
 	return &producer{
-		store:         store,
-		loader:        packager.NewLoader(int64(cfg.IndexCacheMiB) << 20),
-		listings:      newListingCache(time.Now),
-		files:         newFileCache(time.Now),
-		smoothLookups: map[*packager.Presentation]*smooth.Manifest{},
-		keys:          keys,
-		hlsTarget:     cfg.HLSTargetDuration,
-		dashTarget:    cfg.DASHTargetDuration,
-		smoothTarget:  cfg.SmoothTargetDuration,
+		store:        store,
+		loader:       packager.NewLoader(int64(cfg.IndexCacheMiB) << 20),
+		listings:     newListingCache(time.Now),
+		files:        newFileCache(time.Now),
+		segments:     newSegmentCache(int64(cfg.SegmentCacheMiB) << 20),
+		keys:         keys,
+		hlsTarget:    cfg.HLSTargetDuration,
+		dashTarget:   cfg.DASHTargetDuration,
+		smoothTarget: cfg.SmoothTargetDuration,
 	}
 }
 
@@ -75,7 +74,11 @@ func (p *producer) Close() error {
 // CacheStats reports the index cache counters for /metrics.
 func (p *producer) CacheStats() CacheStats {
 	s := p.loader.Stats()
-	return CacheStats{Hits: s.IndexHits, Misses: s.IndexMisses, Entries: s.IndexEntries, Bytes: s.IndexBytes}
+	st := CacheStats{Hits: s.IndexHits, Misses: s.IndexMisses, Entries: s.IndexEntries, Bytes: s.IndexBytes}
+	if p.segments != nil {
+		st.Segments = p.segments.stats()
+	}
+	return st
 }
 
 // PresentationName returns the {name} of an asset's streaming URLs.
@@ -109,9 +112,9 @@ func (p *producer) Produce(ctx context.Context, req *StreamRequest, loc *policy.
 	case ResourceInit:
 		return p.init(job)
 	case ResourceSegment:
-		out, err = p.segment(ctx, job)
+		out, err = p.build(ctx, job, p.segment)
 	case ResourceFragment:
-		out, err = p.fragment(ctx, job)
+		out, err = p.build(ctx, job, p.fragment)
 	default:
 		return nil, fmt.Errorf("resource kind %v: %w", req.Kind, packager.ErrNotFound)
 	}
@@ -121,6 +124,16 @@ func (p *producer) Produce(ctx context.Context, req *StreamRequest, loc *policy.
 		p.listings.forget(loc.Asset)
 	}
 	return out, err
+}
+
+// build runs a segment or fragment build through the segment cache when
+// it is on.
+func (p *producer) build(ctx context.Context, j *job, build func(context.Context, *job) (*Output, error)) (*Output, error) {
+	if p.segments == nil {
+		return build(ctx, j)
+	}
+	key := segmentKey{etag: j.etag, key: j.prot.Key.Value}
+	return p.segments.get(ctx, key, func() (*Output, error) { return build(ctx, j) })
 }
 
 // ETag implements ETagger: the tag depends only on the request, the
