@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -30,10 +31,17 @@ type producer struct {
 	loader   *packager.Loader
 	listings *listingCache
 	files    *fileCache
-	// segments keeps built segments for repeat requests; nil when the
-	// segment cache is off.
+	// segments keeps built segments for repeat requests. It is nil when
+	// the segment cache is off.
 	segments *segmentCache
-	keys     KeySource
+	// slots bounds the segment builds that run at once when the store
+	// is local, where a build is CPU work on data in the page cache.
+	// More builds than cores only interleave, so each holds its buffers
+	// longer and memory grows with the number of clients while the
+	// throughput does not. Builds from blob stores wait on the network,
+	// so they are not bounded (slots is nil).
+	slots chan struct{}
+	keys  KeySource
 	// deriver writes derived key tokens into HLS playlists; nil disables
 	// them.
 	deriver keyTokenDeriver
@@ -51,7 +59,12 @@ type producer struct {
 var _ Producer = (*producer)(nil)
 
 func newProducer(cfg Config, store storage.Store, keys KeySource) *producer {
+	var slots chan struct{}
+	if _, remote := store.(versionOpener); !remote {
+		slots = make(chan struct{}, buildSlotsPerCore*runtime.GOMAXPROCS(0))
+	}
 	return &producer{
+		slots:        slots,
 		store:        store,
 		loader:       packager.NewLoader(int64(cfg.IndexCacheMiB) << 20),
 		listings:     newListingCache(time.Now),
@@ -63,6 +76,11 @@ func newProducer(cfg Config, store storage.Store, keys KeySource) *producer {
 		smoothTarget: cfg.SmoothTargetDuration,
 	}
 }
+
+// buildSlotsPerCore is the number of local segment builds per core that
+// run at once. Two keep a core busy while another build waits on a read
+// that misses the page cache.
+const buildSlotsPerCore = 2
 
 // Close closes the asset files the producer keeps open. Requests still
 // reading finish first: their files close when they are done.
@@ -127,13 +145,24 @@ func (p *producer) Produce(ctx context.Context, req *StreamRequest, loc *policy.
 }
 
 // build runs a segment or fragment build through the segment cache when
-// it is on.
+// it is on, and within the build slots.
 func (p *producer) build(ctx context.Context, j *job, build func(context.Context, *job) (*Output, error)) (*Output, error) {
-	if p.segments == nil {
+	limited := func() (*Output, error) {
+		if p.slots != nil {
+			select {
+			case p.slots <- struct{}{}:
+				defer func() { <-p.slots }()
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
 		return build(ctx, j)
 	}
+	if p.segments == nil {
+		return limited()
+	}
 	key := segmentKey{etag: j.etag, key: j.prot.Key.Value}
-	return p.segments.get(ctx, key, func() (*Output, error) { return build(ctx, j) })
+	return p.segments.get(ctx, key, limited)
 }
 
 // ETag implements ETagger: the tag depends only on the request, the
