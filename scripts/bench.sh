@@ -157,11 +157,14 @@ trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- helpers
 
-# free_port prints a loopback TCP port that nothing listens on.
+# free_port prints a loopback TCP port that nothing listens on. It picks
+# below Linux's default ephemeral range (32768 to 60999), so outgoing
+# connections of other programs do not take the port before the server
+# binds it.
 free_port() {
 	local port
 	for _ in $(seq 1 50); do
-		port=$((20000 + RANDOM % 40000))
+		port=$((20000 + RANDOM % 12000))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			echo "$port"
 			return 0
