@@ -14,7 +14,7 @@ import (
 // referenceEntityTag is the entity tag written out with a streaming hash,
 // field by field, as the tag is specified: each string with its length as
 // 8 big-endian bytes in front, each number as 8 big-endian bytes.
-func referenceEntityTag(req *StreamRequest, pres *packager.Presentation, prot packager.Protection, keyToken string) string {
+func referenceEntityTag(req *StreamRequest, asset string, pres *packager.Presentation, prot packager.Protection, keyToken string) string {
 	h := sha256.New()
 	var num [8]byte
 	writeField := func(s string) {
@@ -28,12 +28,17 @@ func referenceEntityTag(req *StreamRequest, pres *packager.Presentation, prot pa
 	}
 	writeField(buildVersion)
 	writeField(req.Locator.String())
+	writeField(asset)
 	writeField(req.Name)
 	writeField(req.Kind.String())
 	writeField(string(req.Format))
 	writeField(req.Track)
 	writeField(req.Stream)
-	writeField(req.BaseURL)
+	if req.Kind == ResourceManifest || req.Kind == ResourcePlaylist {
+		writeField(req.BaseURL)
+	} else {
+		writeField("")
+	}
 	writeNumber(uint64(req.Segment))
 	writeNumber(req.Time)
 	writeNumber(uint64(req.Bitrate))
@@ -65,8 +70,8 @@ func TestEntityTagMatchesReference(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := entityTag(&tc.req, pres, tc.prot, tc.keyToken)
-			want := referenceEntityTag(&tc.req, pres, tc.prot, tc.keyToken)
+			got := entityTag(&tc.req, "sample", pres, tc.prot, tc.keyToken)
+			want := referenceEntityTag(&tc.req, "sample", pres, tc.prot, tc.keyToken)
 			if got != want {
 				t.Errorf("entityTag = %s, want %s", got, want)
 			}

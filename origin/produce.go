@@ -40,6 +40,9 @@ type producer struct {
 	// longer and memory grows with the number of clients while the
 	// throughput does not. Builds from blob stores wait on the network,
 	// so they are not bounded (slots is nil).
+	// A build holds its slot while it reads, so reads that hang (a stuck
+	// mount below the media root) could take every slot. A build that
+	// waits longer than maxSlotWait therefore runs without one.
 	slots chan struct{}
 	keys  KeySource
 	// deriver writes derived key tokens into HLS playlists; nil disables
@@ -148,13 +151,12 @@ func (p *producer) Produce(ctx context.Context, req *StreamRequest, loc *policy.
 // it is on, and within the build slots.
 func (p *producer) build(ctx context.Context, j *job, build func(context.Context, *job) (*Output, error)) (*Output, error) {
 	limited := func() (*Output, error) {
-		if p.slots != nil {
-			select {
-			case p.slots <- struct{}{}:
-				defer func() { <-p.slots }()
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
+		held, err := p.takeSlot(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if held {
+			defer func() { <-p.slots }()
 		}
 		return build(ctx, j)
 	}
@@ -163,6 +165,36 @@ func (p *producer) build(ctx context.Context, j *job, build func(context.Context
 	}
 	key := segmentKey{etag: j.etag, key: j.prot.Key.Value}
 	return p.segments.get(ctx, key, limited)
+}
+
+// maxSlotWait bounds how long a build waits for a slot. Under load a
+// slot frees within milliseconds, because builds take about a
+// millisecond of CPU; a longer wait means the slots are held by reads
+// that do not return, and the build then runs beside them.
+const maxSlotWait = 250 * time.Millisecond
+
+// takeSlot waits for a build slot and reports whether it took one. It
+// returns false without error when there are no slots, or when none
+// freed within maxSlotWait.
+func (p *producer) takeSlot(ctx context.Context) (bool, error) {
+	if p.slots == nil {
+		return false, nil
+	}
+	select {
+	case p.slots <- struct{}{}:
+		return true, nil
+	default:
+	}
+	timer := time.NewTimer(maxSlotWait)
+	defer timer.Stop()
+	select {
+	case p.slots <- struct{}{}:
+		return true, nil
+	case <-timer.C:
+		return false, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
 }
 
 // ETag implements ETagger: the tag depends only on the request, the
@@ -258,7 +290,7 @@ func (p *producer) prepare(ctx context.Context, req *StreamRequest, loc *policy.
 		prot:   prot,
 		opener: opener,
 	}
-	j.etag = entityTag(req, pres, prot, "")
+	j.etag = entityTag(req, loc.Asset, pres, prot, "")
 	return j, nil
 }
 
@@ -285,14 +317,19 @@ func (p *producer) addKeyToken(ctx context.Context, j *job) {
 		return
 	}
 	j.keyToken = token
-	j.etag = entityTag(j.req, j.pres, j.prot, token)
+	j.etag = entityTag(j.req, j.loc.Asset, j.pres, j.prot, token)
 }
 
 // entityTag hashes everything an output depends on: the build, the
-// request's resource, the protection's key ID (never the key), the base
-// URL written into manifests, and the identity of every track's file.
-// Strings go in with their length in front, numbers as 8 big-endian bytes.
-func entityTag(req *StreamRequest, pres *packager.Presentation, prot packager.Protection, keyToken string) string {
+// request's resource, the asset folder, the protection's key ID (never
+// the key), the base URL written into manifests and playlists, and the
+// identity of every track's file. The asset is there because a locator
+// ID may be deleted and created again on another asset whose files have
+// the same names, sizes and times. Segments carry no URL, so their tag
+// leaves the base URL out and is the same for every Host a request
+// names. Strings go in with their length in front, numbers as 8
+// big-endian bytes.
+func entityTag(req *StreamRequest, asset string, pres *packager.Presentation, prot packager.Protection, keyToken string) string {
 	// The fields fit the stack buffer for all but very long names and
 	// URLs, so hashing one request allocates only the result.
 	var stack [512]byte
@@ -302,12 +339,13 @@ func entityTag(req *StreamRequest, pres *packager.Presentation, prot packager.Pr
 
 	b = appendField(b, buildVersion)
 	b = appendField(b, string(locator[:]))
+	b = appendField(b, asset)
 	b = appendField(b, req.Name)
 	b = appendField(b, req.Kind.String())
 	b = appendField(b, string(req.Format))
 	b = appendField(b, req.Track)
 	b = appendField(b, req.Stream)
-	b = appendField(b, req.BaseURL)
+	b = appendField(b, tagBaseURL(req))
 	b = binary.BigEndian.AppendUint64(b, uint64(req.Segment))
 	b = binary.BigEndian.AppendUint64(b, req.Time)
 	b = binary.BigEndian.AppendUint64(b, uint64(req.Bitrate))
@@ -321,6 +359,16 @@ func entityTag(req *StreamRequest, pres *packager.Presentation, prot packager.Pr
 	tag[0], tag[len(tag)-1] = '"', '"'
 	hex.Encode(tag[1:], sum[:16])
 	return string(tag[:])
+}
+
+// tagBaseURL returns the base URL an output depends on: the request's for
+// manifests and playlists, which write absolute URLs, and none for
+// segments and fragments.
+func tagBaseURL(req *StreamRequest) string {
+	if req.Kind == ResourceManifest || req.Kind == ResourcePlaylist {
+		return req.BaseURL
+	}
+	return ""
 }
 
 func appendField(b []byte, s string) []byte {

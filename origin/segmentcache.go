@@ -15,8 +15,9 @@ const segmentEntryOverhead = 256
 // request for a URL skips reading, packaging and encrypting.
 //
 // Entries are keyed by the output's entity tag, which covers the request,
-// the key ID and the version of every file of the presentation, plus the
-// content key itself: a changed file or key never meets an old entry.
+// the asset, the key ID and the version of every file of the
+// presentation, and by the content key itself, so a changed file or key
+// never meets an old entry.
 // Concurrent misses of one key build it once; the others wait for that
 // build.
 type segmentCache struct {
