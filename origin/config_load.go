@@ -238,6 +238,16 @@ type recordedValue struct {
 	set  *[]flagValue
 }
 
+// String returns the wrapped value. flag.PrintDefaults calls it on a zero
+// recordedValue to tell whether a default is the zero value, and that one
+// wraps no value.
+func (v *recordedValue) String() string {
+	if v == nil || v.Value == nil {
+		return ""
+	}
+	return v.Value.String()
+}
+
 func (v *recordedValue) Set(s string) error {
 	if err := v.Value.Set(s); err != nil {
 		return err

@@ -336,3 +336,22 @@ func TestLoadConfigClientIPHeader(t *testing.T) {
 		}
 	}
 }
+
+func TestFlagHelpPrintsEveryFlag(t *testing.T) {
+	cfg := DefaultConfig()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var out bytes.Buffer
+	fs.SetOutput(&out)
+	cfg.RegisterFlags(fs)
+	fs.PrintDefaults()
+
+	help := out.String()
+	if strings.Contains(help, "panic") {
+		t.Fatalf("flag help reports a panic:\n%s", help)
+	}
+	for _, name := range []string{"-listen", "-segment-cache-mib", "-index-cache-mib", "-config"} {
+		if !strings.Contains(help, name) {
+			t.Errorf("flag help lacks %s", name)
+		}
+	}
+}
