@@ -126,6 +126,13 @@ type Config struct {
 	// Clear fMP4 sent straight from local files is not cached: it costs
 	// less to send than to keep.
 	SegmentCacheMiB int `yaml:"segment_cache_mib"`
+	// MemoryLimitMiB is the Go runtime's soft memory limit, in MiB, as
+	// GOMEMLIMIT sets it: past it the garbage collector runs more often
+	// to keep the heap within it, trading CPU time for memory. Default 0
+	// leaves the runtime's setting, which GOMEMLIMIT may give. It bounds
+	// what the runtime manages, not the process's resident size, so set
+	// it some 10% below the memory a container may use.
+	MemoryLimitMiB int `yaml:"memory_limit_mib"`
 
 	// Packaging.
 
@@ -285,6 +292,9 @@ func (c Config) Validate() error {
 	}
 	if c.SegmentCacheMiB < 0 || c.SegmentCacheMiB > 1<<20 {
 		bad("segment_cache_mib", "must be between 0 (off) and 1048576, got %d", c.SegmentCacheMiB)
+	}
+	if c.MemoryLimitMiB != 0 && (c.MemoryLimitMiB < 32 || c.MemoryLimitMiB > 1<<30) {
+		bad("memory_limit_mib", "must be 0 (the runtime's setting) or between 32 and 1073741824, got %d", c.MemoryLimitMiB)
 	}
 
 	targets := []struct {

@@ -55,6 +55,7 @@ func (c *Config) fields() []configField {
 		{flag: "data", key: "data_dir", usage: "`folder` for the catalog database and other state", value: (*stringValue)(&c.DataDir)},
 		{flag: "index-cache-mib", key: "index_cache_mib", usage: "memory bound of parsed MP4 indexes in `MiB`", value: (*intValue)(&c.IndexCacheMiB)},
 		{flag: "segment-cache-mib", key: "segment_cache_mib", usage: "memory bound of built segments kept for repeat requests in `MiB` (0: off)", value: (*intValue)(&c.SegmentCacheMiB)},
+		{flag: "memory-limit-mib", key: "memory_limit_mib", usage: "soft memory limit of the Go runtime in `MiB`, as GOMEMLIMIT (0: the runtime's setting)", value: (*intValue)(&c.MemoryLimitMiB)},
 		{flag: "hls-target-duration", key: "hls_target_duration", usage: "HLS segment `duration`", value: (*durationValue)(&c.HLSTargetDuration)},
 		{flag: "dash-target-duration", key: "dash_target_duration", usage: "DASH segment `duration`", value: (*durationValue)(&c.DASHTargetDuration)},
 		{flag: "smooth-target-duration", key: "smooth_target_duration", usage: "Smooth Streaming fragment `duration`", value: (*durationValue)(&c.SmoothTargetDuration)},

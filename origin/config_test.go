@@ -201,6 +201,8 @@ func TestValidateReportsEveryField(t *testing.T) {
 	cfg.Media = "ftp://bucket"
 	cfg.DataDir = ""
 	cfg.IndexCacheMiB = 0
+	cfg.SegmentCacheMiB = -1
+	cfg.MemoryLimitMiB = 8
 	cfg.HLSTargetDuration = 100 * time.Millisecond
 	cfg.TokenClockSkew = 2 * time.Hour
 	cfg.LogLevel = "loud"
@@ -211,7 +213,7 @@ func TestValidateReportsEveryField(t *testing.T) {
 		t.Fatal("Validate() = nil, want errors")
 	}
 	for _, key := range []string{"listen", "public_base_url", "cors_origins", "read_header_timeout", "write_timeout",
-		"max_header_bytes", "media", "data_dir", "index_cache_mib", "hls_target_duration", "token_clock_skew", "log_level", "master_key"} {
+		"max_header_bytes", "media", "data_dir", "index_cache_mib", "segment_cache_mib", "memory_limit_mib", "hls_target_duration", "token_clock_skew", "log_level", "master_key"} {
 		if !strings.Contains(err.Error(), key+":") {
 			t.Errorf("error does not name %s:\n%v", key, err)
 		}

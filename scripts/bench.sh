@@ -41,6 +41,9 @@
 #   BENCH_ASSETS        publish this many assets (links to the sample's
 #                       files) and measure RSS under load over ten of them
 #                       (default 0: skipped)
+#   BENCH_MEMORY_LIMIT_MIB with BENCH_ASSETS, run the many-assets part a
+#                       second time with --memory-limit-mib set to this
+#                       (default 128; 0 skips the second run)
 #   BENCH_LOCKSTREAM_BIN use this lockstream binary instead of building
 #                       one, to compare builds in one session
 #   BENCH_STATIC_ONLY=1 skip Lockstream and run only nginx and wrk on a
@@ -62,6 +65,7 @@ ramp=${BENCH_RAMP:-10s}
 warmup=${BENCH_WARMUP:-15s}
 paced_duration=${BENCH_PACED_DURATION:-45s}
 assets=${BENCH_ASSETS:-0}
+memory_limit_mib=${BENCH_MEMORY_LIMIT_MIB:-128}
 policy_file=testdata/policies/sample-token-policy.json
 policy_name=sample-token-policy
 
@@ -298,11 +302,12 @@ launch_lockstream() {
 	wait_http "http://127.0.0.1:$port/readyz" "$pid" "lockstream"
 }
 
-# start_lockstream starts the server measured against nginx, with the
-# media root MEDIA (default testdata/media), and sets server, server_pid
-# and LOCKSTREAM_SERVER for the lockstream commands.
+# start_lockstream [MEDIA [FLAGS...]] starts the server measured against
+# nginx, with the media root MEDIA (default testdata/media) and extra
+# serve flags, and sets server, server_pid and LOCKSTREAM_SERVER for the
+# lockstream commands.
 start_lockstream() {
-	if ! launch_lockstream server server_pid "$tmp/lockstream.log" "${1:-testdata/media}"; then
+	if ! launch_lockstream server server_pid "$tmp/lockstream.log" "${1:-testdata/media}" "${@:2}"; then
 		tail -n 20 "$tmp/lockstream.log" >&2 || true
 		part_failed "lockstream serve did not start (its log is above): skipping every Lockstream measurement"
 		return 1
@@ -700,8 +705,20 @@ many_assets() {
 		done
 	done
 
+	many_assets_run "$media"
+	if [ "$memory_limit_mib" != 0 ]; then
+		many_assets_run "$media" --memory-limit-mib "$memory_limit_mib"
+	fi
+}
+
+# many_assets_run MEDIA [FLAGS...] starts a server on the many-assets
+# media root with the extra serve flags, publishes every asset, touches
+# each once and puts ten load generators on ten of them.
+many_assets_run() {
+	local media=$1 n
+	shift
 	stop_pid "$server_pid"
-	start_lockstream "$media" || return 0
+	start_lockstream "$media" "$@" || return 0
 	local manifests=() url segment
 	for n in $(seq -w 1 "$assets"); do
 		if ! url=$(asset="a$n" publish "$server" "many-$n" Predefined_ClearStreamingOnly | manifest_url m3u8-aapl) || [ -z "$url" ]; then
@@ -736,6 +753,7 @@ many_assets() {
 		$1 ~ /"peakRssBytes"/ { if ($2 + 0 > peak) peak = $2 + 0 }
 		$1 ~ /"segmentsPerSecond"/ { sps += $2 }
 		END { printf "%d published assets: %.0f segments/s over 10 of them, server peak RSS %.1f MB\n", n, sps, peak / 1e6 }'
+	[ $# -eq 0 ] || note "the server above ran with $*"
 }
 
 # ---------------------------------------------------------------- main
@@ -748,6 +766,9 @@ check_duration BENCH_DURATION "$duration"
 check_duration BENCH_PACED_DURATION "$paced_duration"
 check_duration BENCH_RAMP "$ramp"
 check_duration BENCH_WARMUP "$warmup"
+case $memory_limit_mib in
+'' | *[!0-9]*) fail "invalid BENCH_MEMORY_LIMIT_MIB '$memory_limit_mib': want a whole number of MiB, or 0 to skip the second many-assets run" ;;
+esac
 case $cache_mib in
 '' | *[!0-9]*) fail "invalid BENCH_CACHE_MIB '$cache_mib': want a whole number of MiB, or 0 to skip the cached rows" ;;
 esac

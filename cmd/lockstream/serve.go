@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/lockstream/lockstream/origin"
@@ -41,6 +42,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	logger, err := newLogger(e.stderr, *logFormat, cfg.SlogLevel())
 	if err != nil {
 		return usagef("serve: %v", err)
+	}
+	if cfg.MemoryLimitMiB > 0 {
+		debug.SetMemoryLimit(int64(cfg.MemoryLimitMiB) << 20)
 	}
 
 	// With empty Deps the server opens the media store, the SQLite catalog
