@@ -297,7 +297,10 @@ func (p *producer) acquireListed(ctx context.Context, j *job, key fileKey) (*ope
 	if err != nil {
 		return nil, err
 	}
-	if f.evicted && fileKeyOf(key.asset, f.obj.Info()) != key {
+	// The cache keeps only files that opened as the listed version, so
+	// this compares the object's own immutable info and never reads
+	// f.evicted, which other requests change under the cache's lock.
+	if fileKeyOf(key.asset, f.obj.Info()) != key {
 		p.files.release(f)
 		return nil, fmt.Errorf("opening %q of asset %q: %w", key.name, key.asset, errVersionChanged)
 	}
