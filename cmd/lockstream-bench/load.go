@@ -248,18 +248,7 @@ func (p *pacer) wait(ctx context.Context, n, buffer int) bool {
 	}
 	p.due = p.due.Add(p.pending)
 	p.pending = 0
-	d := time.Until(p.due)
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
+	return sleepUntil(ctx, p.due)
 }
 
 // played records that a segment of duration d was requested; the next
