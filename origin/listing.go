@@ -2,6 +2,7 @@ package origin
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"time"
 
@@ -86,11 +87,7 @@ func (c *listingCache) sweep(now time.Time) {
 	if now.Before(c.sweepAt) {
 		return
 	}
-	for asset, e := range c.entries {
-		if !now.Before(e.expires) {
-			delete(c.entries, asset)
-		}
-	}
+	maps.DeleteFunc(c.entries, func(_ string, e listingEntry) bool { return !now.Before(e.expires) })
 	c.sweepAt = now.Add(listingTTL)
 }
 

@@ -2,6 +2,7 @@ package origin
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"time"
 
@@ -83,10 +84,6 @@ func (c *locatorCache) sweep(now time.Time) {
 	if now.Before(c.sweepAt) {
 		return
 	}
-	for id, e := range c.entries {
-		if !now.Before(e.expires) {
-			delete(c.entries, id)
-		}
-	}
+	maps.DeleteFunc(c.entries, func(_ uuid.UUID, e locatorEntry) bool { return !now.Before(e.expires) })
 	c.sweepAt = now.Add(locatorTTL)
 }

@@ -151,11 +151,11 @@ func (p *producer) Produce(ctx context.Context, req *StreamRequest, loc *policy.
 // it is on, and within the build slots.
 func (p *producer) build(ctx context.Context, j *job, build func(context.Context, *job) (*Output, error)) (*Output, error) {
 	limited := func() (*Output, error) {
-		held, err := p.takeSlot(ctx)
+		tookSlot, err := p.takeSlot(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if held {
+		if tookSlot {
 			defer func() { <-p.slots }()
 		}
 		return build(ctx, j)

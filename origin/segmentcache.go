@@ -14,10 +14,10 @@ const segmentEntryOverhead = 256
 // bounded in bytes and evicted least recently used first, so a repeat
 // request for a URL skips reading, packaging and encrypting.
 //
-// Entries are keyed by the output's entity tag, which covers the request,
-// the asset, the key ID and the version of every file of the
-// presentation, and by the content key itself, so a changed file or key
-// never meets an old entry.
+// Entries are keyed by the output's entity tag and by the content key.
+// The tag covers the request, the asset, the key ID and the version of
+// every file of the presentation, so a changed file or key never meets an
+// old entry.
 // Concurrent misses of one key build it once; the others wait for that
 // build.
 type segmentCache struct {

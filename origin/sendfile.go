@@ -133,7 +133,7 @@ func (b *fileBody) release() {
 }
 
 // reader returns an io.ReadSeeker over head followed by the runs, for
-// http.ServeContent, which answers Range and conditional requests. It
+// http.ServeContent, which handles Range and conditional requests. It
 // reads with ReadAt, so it does not depend on the descriptor's offset.
 func (b *fileBody) reader(head []byte) io.ReadSeeker {
 	return &fileBodyReader{head: head, body: b}

@@ -480,7 +480,7 @@ func TestSendfileReplacedFile(t *testing.T) {
 			tc.replace(t, filepath.Join(media, "sample", name))
 
 			// Requests within the listing's lifetime use the old index.
-			// Each answer is an error status, or the bytes of the version
+			// Each response is an error status, or the bytes of the version
 			// the index describes.
 			for _, seg := range before {
 				resp, body := o.fetch(t, http.MethodGet, seg.path, nil)
